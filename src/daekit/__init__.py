@@ -1,0 +1,19 @@
+"""daekit: denoising autoencoders end to end, on PyTorch.
+
+Corrupt (:mod:`daekit.corruption`), reconstruct (:mod:`daekit.models`,
+:mod:`daekit.distributions`), train with one loop (:mod:`daekit.train`), and use them through
+scikit-learn estimators (:class:`DenoisingAutoencoder`).
+"""
+
+from .corruption import Compose, Gaussian, Identity, Masking, SaltPepper, make_corruption
+from .estimators import DenoisingAutoencoder
+from .models import DAE, DAEConfig
+from .train import DenoisingObjective, History, NonFiniteLossError, TrainConfig, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Compose", "Gaussian", "Identity", "Masking", "SaltPepper", "make_corruption",
+    "DAE", "DAEConfig", "DenoisingAutoencoder", "DenoisingObjective", "History", "NonFiniteLossError", "TrainConfig", "fit",
+    "__version__",
+]

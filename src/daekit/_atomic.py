@@ -1,0 +1,89 @@
+"""Atomic file writing helpers (write to a temp file, then ``os.replace``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from typing import Iterator, Union
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+__all__ = ["atomic_path", "atomic_write_bytes"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it onto ``path`` on success.
+
+    The temporary file is created in the same directory as ``path`` (so the
+    final :func:`os.replace` is atomic on POSIX and Windows) and is initially
+    empty. The caller writes to it however it likes (``open``, ``torch.save``,
+    ``np.save`` with an explicit file object, ...). When the ``with`` block
+    exits normally the temporary file replaces ``path``; if the block raises,
+    the temporary file is removed and ``path`` is left untouched.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Final destination. Its parent directory must exist.
+
+    Yields
+    ------
+    pathlib.Path
+        Path of the temporary file to write to.
+
+    Examples
+    --------
+    >>> with atomic_path("weights.pt") as tmp:  # doctest: +SKIP
+    ...     torch.save(state, tmp)
+    """
+    target = Path(path)
+    tmp = _create_temp(target)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def _create_temp(target: Path) -> Path:
+    """Create an empty, uniquely named file next to ``target``.
+
+    Unlike :func:`tempfile.mkstemp` (mode 0600) the file is created with mode
+    0666 filtered by the process umask, so the final file gets the same
+    permissions as one created with plain ``open(path, "wb")``.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"could not create a temporary file next to {target}")
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> None:
+    """Atomically write ``data`` to ``path``.
+
+    Readers see either the old file or the complete new one, never a partial
+    write; on failure no temporary file is left behind.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file. Its parent directory must exist.
+    data : bytes
+        Content to write.
+    """
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())

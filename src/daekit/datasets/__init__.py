@@ -1,0 +1,29 @@
+"""Dataset loaders: MNIST (downloaded and verified) and scikit-learn digits."""
+
+from daekit.datasets.digits import load_digits, load_digits_split
+from daekit.datasets.sources import DataSplit, load_dataset
+from daekit.datasets.mnist import (
+    MIRRORS,
+    MNIST_FILES,
+    RESOURCES,
+    DatasetError,
+    DatasetNotFoundError,
+    data_home,
+    load_mnist,
+    read_idx,
+)
+
+__all__ = [
+    "MIRRORS",
+    "MNIST_FILES",
+    "RESOURCES",
+    "DatasetError",
+    "DatasetNotFoundError",
+    "DataSplit",
+    "load_dataset",
+    "data_home",
+    "load_digits",
+    "load_digits_split",
+    "load_mnist",
+    "read_idx",
+]

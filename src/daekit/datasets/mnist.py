@@ -1,0 +1,361 @@
+"""MNIST loader: IDX parsing, local lookup and verified download from mirrors."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import os
+import shutil
+import sys
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from daekit._atomic import atomic_path
+
+__all__ = [
+    "DatasetError",
+    "DatasetNotFoundError",
+    "MIRRORS",
+    "MNIST_FILES",
+    "RESOURCES",
+    "data_home",
+    "load_mnist",
+    "read_idx",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: Base URLs tried in order; each file is fetched from ``mirror + file_name``.
+MIRRORS: List[str] = [
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+]
+
+#: File name -> MD5 of the *decompressed* content. The gzip bytes themselves
+#: are not checked because recompressed copies of MNIST are common.
+RESOURCES: Dict[str, str] = {
+    "train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte.gz": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte.gz": "27ae3e4e09519cfbb04c329615203637",
+}
+
+#: The four files, in the order train images, train labels, test images, test labels.
+MNIST_FILES: Tuple[str, str, str, str] = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+ENV_VAR = "DAEKIT_DATA"
+_SUBDIR = "mnist"
+_CHUNK = 1 << 20
+
+# IDX type code -> big-endian numpy dtype.
+_IDX_DTYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+
+class DatasetError(ValueError):
+    """A dataset file is corrupt: bad checksum, broken gzip or malformed IDX.
+
+    The message always names the offending file. Subclasses :class:`ValueError`.
+    """
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """Dataset files are missing locally and could not be downloaded.
+
+    The message names the missing files, the folder searched, the mirrors
+    tried (if any) and how to point ``DAEKIT_DATA`` at a local copy.
+    """
+
+
+class _NetworkError(Exception):
+    """Internal: fetching one URL failed; try the next mirror."""
+
+
+def data_home(root: Optional[PathLike] = None) -> Path:
+    """Return the daekit data folder.
+
+    Parameters
+    ----------
+    root : str or os.PathLike, optional
+        Explicit folder. If ``None``, ``$DAEKIT_DATA`` is used when set and
+        non-empty, otherwise ``~/.cache/daekit``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (``~`` expanded); it is not created. MNIST files live in
+        ``data_home(root) / "mnist"``.
+    """
+    if root is not None:
+        return Path(root).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "daekit"
+
+
+# --------------------------------------------------------------------------- IDX
+
+
+def _read_gzip(path: Path) -> bytes:
+    try:
+        with gzip.open(path, "rb") as fh:
+            return fh.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise DatasetError(f"{path}: corrupt or truncated gzip file ({exc})") from exc
+
+
+def read_idx(path: PathLike) -> np.ndarray:
+    """Read a (gzip-compressed) IDX file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to read; decompressed if the name ends with ``.gz``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Array with the file's dimensions, in native byte order.
+
+    Raises
+    ------
+    DatasetError
+        (a :class:`ValueError`) naming the file if the gzip stream is corrupt,
+        the magic number is invalid, or the payload size does not match the
+        header.
+    """
+    path = Path(path)
+    if path.name.endswith(".gz"):
+        data = _read_gzip(path)
+    else:
+        data = path.read_bytes()
+    return _parse_idx(data, path)
+
+
+def _parse_idx(data: bytes, path: Path) -> np.ndarray:
+    if len(data) < 4:
+        raise DatasetError(f"{path}: not an IDX file (only {len(data)} bytes)")
+    zero1, zero2, type_code, ndim = data[0], data[1], data[2], data[3]
+    magic = int.from_bytes(data[:4], "big")
+    if zero1 != 0 or zero2 != 0 or type_code not in _IDX_DTYPES or ndim == 0:
+        raise DatasetError(f"{path}: bad IDX magic number 0x{magic:08x}")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DatasetError(f"{path}: truncated IDX header")
+    dims = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
+    dtype = _IDX_DTYPES[type_code]
+    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    actual = len(data) - header
+    if actual != expected:
+        kind = "truncated" if actual < expected else "trailing bytes in"
+        raise DatasetError(
+            f"{path}: {kind} IDX payload: header dims {dims} need {expected} "
+            f"bytes, found {actual}"
+        )
+    arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
+    return arr.astype(dtype.newbyteorder("="), copy=False)
+
+
+def _load_images(path: Path) -> np.ndarray:
+    arr = read_idx(path)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[1:] != (28, 28):
+        raise DatasetError(
+            f"{path}: expected uint8 images of shape (n, 28, 28), "
+            f"got {arr.dtype} {arr.shape}"
+        )
+    x = arr.reshape(arr.shape[0], 28 * 28).astype(np.float32)
+    x /= np.float32(255.0)
+    return x
+
+
+def _load_labels(path: Path, n_images: int) -> np.ndarray:
+    arr = read_idx(path)
+    if arr.dtype != np.uint8 or arr.ndim != 1:
+        raise DatasetError(
+            f"{path}: expected uint8 labels of shape (n,), got {arr.dtype} {arr.shape}"
+        )
+    if arr.shape[0] != n_images:
+        raise DatasetError(
+            f"{path}: {arr.shape[0]} labels but the image file holds {n_images} images"
+        )
+    if arr.size and arr.max() > 9:
+        raise DatasetError(f"{path}: label {int(arr.max())} outside 0..9")
+    return arr.astype(np.int64)
+
+
+# ---------------------------------------------------------------------- download
+
+
+def _gunzip_md5(path: Path, name: str) -> str:
+    md5 = hashlib.md5()
+    try:
+        with gzip.open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(_CHUNK), b""):
+                md5.update(chunk)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise DatasetError(
+            f"downloaded {name} is not a valid gzip file (corrupt or truncated: {exc})"
+        ) from exc
+    return md5.hexdigest()
+
+
+def _fetch(url: str, dest: Path, timeout: float) -> int:
+    """Stream ``url`` into ``dest``; network failures become ``_NetworkError``."""
+    try:
+        req = urllib.request.Request(url, headers={"User-Agent": "daekit"})
+        with urllib.request.urlopen(req, timeout=timeout) as resp, open(dest, "wb") as out:
+            shutil.copyfileobj(resp, out, _CHUNK)
+            return out.tell()
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        raise _NetworkError(str(exc)) from exc
+
+
+def _download(
+    name: str, folder: Path, mirrors: Sequence[str], timeout: float, verbose: bool
+) -> None:
+    """Download ``name`` into ``folder`` from the first mirror that answers."""
+    dest = folder / name
+    expected = RESOURCES.get(name)
+    failures: List[str] = []
+    for mirror in mirrors:
+        url = mirror if mirror.endswith("/") else mirror + "/"
+        url += name
+        try:
+            with atomic_path(dest) as tmp:
+                size = _fetch(url, tmp, timeout)
+                digest = _gunzip_md5(tmp, name)
+                if expected is not None and digest != expected.lower():
+                    raise DatasetError(
+                        f"checksum mismatch for {name} downloaded from {url}: "
+                        f"MD5 of decompressed content is {digest}, expected {expected}"
+                    )
+        except _NetworkError as exc:
+            failures.append(f"{url} ({exc})")
+            if verbose:
+                print(f"daekit: failed to download {url}: {exc}", file=sys.stderr)
+            continue
+        if verbose:
+            print(f"daekit: downloaded {url} ({size / 1e6:.1f} MB)", file=sys.stderr)
+        break
+    else:
+        tried = "\n  ".join(failures) if failures else "(no mirrors given)"
+        raise DatasetNotFoundError(
+            f"could not download {name} into {folder}; mirrors tried:\n  {tried}\n"
+            + _offline_help()
+        )
+
+
+def _offline_help() -> str:
+    return (
+        f"To use a local copy, put {', '.join(MNIST_FILES)} in a folder "
+        f"'<dir>/{_SUBDIR}/' and set the environment variable {ENV_VAR}=<dir> "
+        f"(or pass root=<dir> to load_mnist)."
+    )
+
+
+# -------------------------------------------------------------------------- main
+
+
+def _resolve_folder(root: Optional[PathLike]) -> Tuple[Path, List[str]]:
+    """Pick the folder holding (or to receive) the MNIST files.
+
+    Both ``<home>/mnist/`` and ``<home>/`` itself are accepted; a folder with
+    all four files wins, then one with some of them, else ``<home>/mnist/``.
+    Also returns the searched folders as strings, for error messages.
+    """
+    home = data_home(root).absolute()
+    candidates = [home / _SUBDIR, home]
+    searched = [str(c) for c in candidates]
+    for pred in (all, any):
+        for folder in candidates:
+            if pred((folder / f).is_file() for f in MNIST_FILES):
+                return folder, searched
+    return candidates[0], searched
+
+
+def load_mnist(
+    root: Optional[PathLike] = None,
+    download: bool = True,
+    verbose: bool = True,
+    mirrors: Optional[Sequence[str]] = None,
+    timeout: float = 30.0,
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Load MNIST, downloading the four IDX ``.gz`` files if needed.
+
+    Parameters
+    ----------
+    root : str or os.PathLike, optional
+        Folder holding the files, or holding an ``mnist/`` folder with them.
+        Defaults to :func:`data_home` (``$DAEKIT_DATA`` or ``~/.cache/daekit``).
+    download : bool, default True
+        Download missing files. Each download goes to a temporary file in the
+        target folder, the MD5 of its decompressed content is checked against
+        :data:`RESOURCES`, and only then is it moved into place.
+    verbose : bool, default True
+        Print one line per downloaded file (to stderr).
+    mirrors : sequence of str, optional
+        Base URLs to try in order; defaults to :data:`MIRRORS`.
+    timeout : float, default 30.0
+        Socket timeout in seconds for each request.
+
+    Returns
+    -------
+    x_train : numpy.ndarray
+        ``float32`` array of shape ``(60000, 784)`` with values in ``[0, 1]``.
+    y_train : numpy.ndarray
+        ``int64`` labels of shape ``(60000,)``.
+    x_test : numpy.ndarray
+        ``float32`` array of shape ``(10000, 784)``.
+    y_test : numpy.ndarray
+        ``int64`` labels of shape ``(10000,)``.
+
+    Fresh, writable arrays are returned on every call (no cache).
+
+    Raises
+    ------
+    DatasetNotFoundError
+        (a :class:`FileNotFoundError`) if files are missing and
+        ``download=False`` or every mirror failed.
+    DatasetError
+        (a :class:`ValueError`) if a downloaded file fails its checksum or is
+        not valid gzip (nothing is left on disk), or a local file is not a
+        valid MNIST IDX file.
+    """
+    folder, searched = _resolve_folder(root)
+    missing = [f for f in MNIST_FILES if not (folder / f).is_file()]
+    if missing:
+        if not download:
+            raise DatasetNotFoundError(
+                f"MNIST files not found in {folder}: missing {', '.join(missing)} "
+                f"(looked for {', '.join(MNIST_FILES)} in {' and '.join(searched)}; "
+                f"download=False).\n"
+                + _offline_help()
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in missing:
+            _download(name, folder, MIRRORS if mirrors is None else mirrors, timeout, verbose)
+
+    paths = [folder / f for f in MNIST_FILES]
+    x_train = _load_images(paths[0])
+    y_train = _load_labels(paths[1], x_train.shape[0])
+    x_test = _load_images(paths[2])
+    y_test = _load_labels(paths[3], x_test.shape[0])
+    return x_train, y_train, x_test, y_test

@@ -1,0 +1,255 @@
+"""``DenoisingAutoencoder``: a scikit-learn transformer around :class:`daekit.models.DAE`."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..corruption import make_corruption
+from ..models import ACTIVATIONS, DAE
+from ..train import DenoisingObjective, TrainConfig, fit
+from ..utils import check_choice, check_fraction, check_positive, check_positive_int, resolve_device
+from ._common import batched_numpy, seed_from_random_state, validation_split
+
+__all__ = ["DenoisingAutoencoder"]
+
+CORRUPTIONS = ("masking", "gaussian", "saltpepper", "none")
+
+
+class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
+    """Denoising autoencoder (Vincent et al. 2008, 2010) as a scikit-learn transformer.
+
+    Trained to reconstruct the clean x from a corrupted x̃ ~ C(x̃ | x) by minimizing
+    −log p_decoder(x | f(x̃)); ``transform`` returns the hidden code f(x) of *clean* input.
+    Training is single-process (use the ``daekit`` CLI with torchrun for data parallelism).
+
+    Parameters
+    ----------
+    n_components : int, default=500
+        Number of hidden units.
+    corruption : {"masking", "gaussian", "saltpepper", "none"}, default="masking"
+        Corruption process; ``noise_level`` is its fraction ν (masking, salt-and-pepper) or σ
+        (gaussian).
+    noise_level : float, default=0.25
+    tied_weights : bool, default=True
+        Decoder weights W' = Wᵀ (one shared parameter).
+    activation : str, default="sigmoid"
+        Hidden activation (sigmoid, tanh, relu, softplus, linear).
+    reconstruction : {"auto", "bernoulli", "gaussian"}, default="auto"
+        p_decoder: Bernoulli (cross-entropy, data in [0, 1]) or Gaussian (squared error);
+        "auto" picks Bernoulli when all training data lie in [0, 1].
+    optimizer : {"sgd", "adam"}, default="sgd"
+    learning_rate : float, default=0.1
+    momentum : float, default=0.0
+        SGD momentum.
+    batch_size : int, default=20
+    max_epochs : int, default=15
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when its loss stops improving for
+        ``patience`` epochs and keep the best parameters.
+    validation_fraction : float, default=0.1
+    patience : int, default=5
+    random_state : int, RandomState or None, default=None
+    device : str, default="auto"
+        "auto" uses CUDA when present.
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    components_ : ndarray (n_components, n_features_in_)
+        Encoder weights W.
+    intercept_hidden_ : ndarray (n_components,)
+    intercept_visible_ : ndarray (n_features_in_,)
+    decoder_components_ : ndarray (n_features_in_, n_components)
+        Decoder weights W' (Wᵀ when tied).
+    reconstruction_ : str
+        The reconstruction distribution used.
+    loss_curve_ : list of float
+        Mean training loss per epoch (per example, summed over features).
+    validation_scores_ : list of float
+        Negative validation loss per epoch (empty without early stopping).
+    n_iter_ : int
+        Epochs run.
+    model_ : daekit.models.DAE
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from daekit import DenoisingAutoencoder
+    >>> from daekit.datasets import load_digits
+    >>> X, y = load_digits()
+    >>> dae = DenoisingAutoencoder(n_components=32, max_epochs=2, random_state=0).fit(X)
+    >>> dae.transform(X).shape
+    (1797, 32)
+    """
+
+    def __init__(self, n_components=500, corruption="masking", noise_level=0.25, tied_weights=True,
+                 activation="sigmoid", reconstruction="auto", optimizer="sgd", learning_rate=0.1, momentum=0.0,
+                 batch_size=20, max_epochs=15, early_stopping=False, validation_fraction=0.1, patience=5,
+                 random_state=None, device="auto", verbose=0):
+        self.n_components = n_components
+        self.corruption = corruption
+        self.noise_level = noise_level
+        self.tied_weights = tied_weights
+        self.activation = activation
+        self.reconstruction = reconstruction
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # -- validation -------------------------------------------------------------------------
+    def _validate_params(self) -> None:
+        check_positive_int(self.n_components, "n_components")
+        check_choice(self.corruption, "corruption", CORRUPTIONS)
+        if self.corruption == "gaussian":
+            check_positive(self.noise_level, "noise_level", allow_zero=True)
+        elif self.corruption != "none":
+            check_fraction(self.noise_level, "noise_level")
+        check_choice(self.activation, "activation", tuple(ACTIVATIONS))
+        check_choice(self.reconstruction, "reconstruction", ("auto", "bernoulli", "gaussian"))
+        check_choice(self.optimizer, "optimizer", ("sgd", "adam"))
+        check_positive(self.learning_rate, "learning_rate")
+        check_positive(self.momentum, "momentum", allow_zero=True)
+        check_positive_int(self.batch_size, "batch_size")
+        check_positive_int(self.max_epochs, "max_epochs")
+        check_fraction(self.validation_fraction, "validation_fraction")
+        check_positive_int(self.patience, "patience")
+        check_positive_int(self.verbose, "verbose", allow_zero=True)
+
+    def _corruption_fn(self):
+        if self.corruption == "none" or self.noise_level == 0:
+            return make_corruption("none")
+        return make_corruption(self.corruption, self.noise_level)
+
+    def _choose_reconstruction(self, X: np.ndarray) -> str:
+        in_unit = bool(X.size) and float(X.min()) >= 0.0 and float(X.max()) <= 1.0
+        if self.reconstruction == "auto":
+            return "bernoulli" if in_unit else "gaussian"
+        if self.reconstruction == "bernoulli" and not in_unit:
+            raise ValueError(
+                "reconstruction='bernoulli' needs X in [0, 1] (cross-entropy), got values in "
+                f"[{X.min():.4g}, {X.max():.4g}]; scale X or use reconstruction='gaussian'"
+            )
+        return self.reconstruction
+
+    def _config(self, epochs: int, seed: int) -> TrainConfig:
+        return TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.learning_rate, optimizer=self.optimizer,
+                           momentum=self.momentum, early_stopping=self.early_stopping, patience=self.patience,
+                           seed=seed, device=str(self._device), verbose=self.verbose)
+
+    # -- fitting ------------------------------------------------------------------------------
+    def _init_model(self, X: np.ndarray, seed: int) -> None:
+        self.reconstruction_ = self._choose_reconstruction(X)
+        self._device = resolve_device(self.device)
+        self.model_ = DAE(X.shape[1], self.n_components, self.tied_weights, self.activation, self.reconstruction_,
+                          generator=torch.Generator().manual_seed(seed))
+        self.loss_curve_, self.validation_scores_, self.n_iter_ = [], [], 0
+        self._seed, self._n_partial = seed, 0
+
+    def _train(self, X: np.ndarray, epochs: int, seed: int, allow_validation: bool) -> None:
+        if self.reconstruction_ == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
+            raise ValueError("X must lie in [0, 1] for reconstruction='bernoulli' (chosen at the first fit), "
+                             f"got values in [{X.min():.4g}, {X.max():.4g}]")
+        train, valid = X, None
+        if allow_validation and self.early_stopping:
+            tr, va = validation_split(len(X), self.validation_fraction, seed)
+            if va is not None:
+                train, valid = X[tr], X[va]
+        history = fit(self.model_, DenoisingObjective(self._corruption_fn()), train, valid,
+                      self._config(epochs, seed))
+        self.model_.cpu()
+        self.loss_curve_ += history.train_loss
+        self.validation_scores_ += [-v for v in history.valid_loss]
+        self.n_iter_ += len(history.records)
+        self._set_attributes()
+
+    def _set_attributes(self) -> None:
+        m = self.model_
+        self.components_ = m.W.detach().cpu().numpy().copy()
+        self.intercept_hidden_ = m.b.detach().cpu().numpy().copy()
+        self.intercept_visible_ = m.c.detach().cpu().numpy().copy()
+        self.decoder_components_ = m.decoder_weight.detach().cpu().numpy().copy()
+
+    def _validate_X(self, X, reset: bool) -> np.ndarray:
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+        return np.array(X, dtype=np.float32, copy=True)
+
+    def fit(self, X, y=None):
+        """Train on X (n_samples, n_features) for ``max_epochs`` epochs (or until early stop)."""
+        self._validate_params()
+        X = self._validate_X(X, reset=True)
+        seed = seed_from_random_state(self.random_state)
+        self._init_model(X, seed)
+        self._train(X, self.max_epochs, seed, allow_validation=True)
+        return self
+
+    def partial_fit(self, X, y=None):
+        """One epoch over X; creates the model on the first call (no validation split)."""
+        first = not hasattr(self, "model_")
+        if first:
+            self._validate_params()
+        X = self._validate_X(X, reset=first)
+        if first:
+            self._init_model(X, seed_from_random_state(self.random_state))
+        self._n_partial += 1
+        self._train(X, 1, self._seed + self._n_partial, allow_validation=False)
+        return self
+
+    # -- inference ------------------------------------------------------------------------------
+    def _apply(self, fn, X: np.ndarray, dtype) -> np.ndarray:
+        """``fn(model, batch)`` over the rows of X, computed in float64 when X is float64 (so results
+        do not depend on how the rows are batched) and in float32 otherwise."""
+        torch_dtype = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
+        model = self.model_ if torch_dtype == torch.float32 else copy.deepcopy(self.model_).to(torch.float64)
+        model.to(self._device).eval()
+        try:
+            return batched_numpy(lambda xb: fn(model, xb), X, self._device, dtype=torch_dtype).astype(dtype, copy=False)
+        finally:
+            self.model_.cpu()
+
+    def transform(self, X):
+        """Hidden code f(x) = s(Wx + b) of clean X: (n_samples, n_components)."""
+        check_is_fitted(self, "model_")
+        X_in = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return self._apply(lambda m, xb: m.encode(xb), X_in, X_in.dtype)
+
+    def inverse_transform(self, X):
+        """Decode hidden codes (n_samples, n_components) to the reconstruction mean."""
+        check_is_fitted(self, "model_")
+        H = np.asarray(X)
+        if H.ndim != 2 or H.shape[1] != self.n_components:
+            raise ValueError(f"X must have shape (n_samples, {self.n_components}) for inverse_transform, got {H.shape}")
+        return self._apply(lambda m, h: m.distribution.mean(m.decode(h)), H, np.float32 if H.dtype == np.float32 else np.float64)
+
+    def reconstruct(self, X):
+        """Reconstruction mean r(x) = E[x | f(x)] of clean X."""
+        check_is_fitted(self, "model_")
+        X_in = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return self._apply(lambda m, xb: m.reconstruct(xb), X_in, X_in.dtype)
+
+    def score_samples(self, X):
+        """Negative reconstruction loss −L(x, r(x)) per sample of clean X (higher is better)."""
+        check_is_fitted(self, "model_")
+        X_in = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return -self._apply(lambda m, xb: m.distribution.loss(xb, m(xb)), X_in, X_in.dtype).astype(np.float64)
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples`."""
+        return float(np.mean(self.score_samples(X)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

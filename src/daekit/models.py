@@ -1,0 +1,137 @@
+"""The denoising autoencoder: an encoder f and a decoder g emitting p_decoder(x | h).
+
+h = f(x̃) = s(W x̃ + b), and the decoder g(h) = W' h + c gives the parameters of the
+reconstruction distribution (Vincent et al. 2010, eq. 1–2 and §2.3), with tied weights
+W' = Wᵀ by default. The model never draws noise: the training loop asks a corruption process
+for x̃ and calls :meth:`DAE.loss` with the clean target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .checkpoint import register_model
+from .distributions import get_distribution
+from .utils import check_choice, check_positive_int
+
+__all__ = ["DAEConfig", "DAE", "ACTIVATIONS", "activation_fn", "init_uniform_"]
+
+ACTIVATIONS = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": F.relu,
+    "softplus": F.softplus,
+    "linear": lambda t: t,
+}
+
+
+def activation_fn(name: str):
+    """The element-wise activation called ``name`` (one of :data:`ACTIVATIONS`)."""
+    check_choice(name, "activation", tuple(ACTIVATIONS))
+    return ACTIVATIONS[name]
+
+
+def init_uniform_(weight: Tensor, activation: str, generator: torch.Generator | None = None) -> Tensor:
+    """Glorot & Bengio (2010) uniform init, U(±√(6/(n_in + n_out))), times 4 for the sigmoid
+    (the Theano tutorial's and the SdA papers' initialization)."""
+    fan_out, fan_in = weight.shape
+    bound = math.sqrt(6.0 / (fan_in + fan_out)) * (4.0 if activation == "sigmoid" else 1.0)
+    with torch.no_grad():
+        weight.uniform_(-bound, bound, generator=generator)
+    return weight
+
+
+@dataclass
+class DAEConfig:
+    """Everything needed to rebuild a :class:`DAE`; saved inside every checkpoint."""
+
+    n_visible: int
+    n_hidden: int
+    tied_weights: bool = True
+    activation: str = "sigmoid"
+    reconstruction: str = "bernoulli"
+
+    def __post_init__(self) -> None:
+        check_positive_int(self.n_visible, "n_visible")
+        check_positive_int(self.n_hidden, "n_hidden")
+        check_choice(self.activation, "activation", tuple(ACTIVATIONS))
+        get_distribution(self.reconstruction)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@register_model
+class DAE(nn.Module):
+    """A one-hidden-layer denoising autoencoder.
+
+    Parameters: ``W`` (n_hidden, n_visible), hidden bias ``b`` (n_hidden), visible bias ``c``
+    (n_visible), and with ``tied_weights=False`` a decoder weight ``W_prime`` (n_visible,
+    n_hidden). Tied weights are one shared parameter, not a copy.
+    """
+
+    def __init__(
+        self,
+        n_visible: int,
+        n_hidden: int,
+        tied_weights: bool = True,
+        activation: str = "sigmoid",
+        reconstruction: str = "bernoulli",
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = DAEConfig(n_visible, n_hidden, bool(tied_weights), activation, reconstruction)
+        self.act = activation_fn(activation)
+        self.distribution = get_distribution(reconstruction)
+        self.W = nn.Parameter(init_uniform_(torch.empty(n_hidden, n_visible), activation, generator))
+        self.b = nn.Parameter(torch.zeros(n_hidden))
+        self.c = nn.Parameter(torch.zeros(n_visible))
+        if tied_weights:
+            self.register_parameter("W_prime", None)
+        else:
+            self.W_prime = nn.Parameter(init_uniform_(torch.empty(n_visible, n_hidden), activation, generator))
+
+    @classmethod
+    def from_config(cls, config: DAEConfig | dict[str, Any]) -> "DAE":
+        if isinstance(config, dict):
+            config = DAEConfig(**config)
+        return cls(**config.to_dict())
+
+    @property
+    def tied_weights(self) -> bool:
+        return self.W_prime is None
+
+    @property
+    def decoder_weight(self) -> Tensor:
+        """W' (n_visible, n_hidden): Wᵀ when the weights are tied."""
+        return self.W.t() if self.W_prime is None else self.W_prime
+
+    def encode(self, x: Tensor) -> Tensor:
+        """h = s(W x + b) (eq. 1 of Vincent et al. 2010); ``x`` is (N, n_visible) or (N, ...)."""
+        return self.act(F.linear(x.reshape(x.shape[0], -1), self.W, self.b))
+
+    def decode(self, h: Tensor) -> Tensor:
+        """The reconstruction distribution's parameters g(h) = W' h + c (logits or mean)."""
+        return F.linear(h, self.decoder_weight, self.c)
+
+    def forward(self, x_tilde: Tensor) -> Tensor:
+        return self.decode(self.encode(x_tilde))
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """The reconstruction mean r(x) = E[x | h = f(x)], shaped like ``x``."""
+        return self.distribution.mean(self(x)).reshape(x.shape)
+
+    def loss(self, x: Tensor, x_tilde: Tensor) -> Tensor:
+        """Mean over the batch of −log p_decoder(x | f(x̃)) (cross-entropy or squared error)."""
+        params = self(x_tilde)
+        return self.distribution.loss(x.reshape(params.shape), params).mean()
+
+    def extra_repr(self) -> str:
+        c = self.config
+        return f"{c.n_visible} -> {c.n_hidden}, tied={c.tied_weights}, activation={c.activation}, reconstruction={c.reconstruction}"

@@ -1,0 +1,140 @@
+"""A complete DAE training run in a folder: data, training, evaluation, figures, result.json.
+
+Used by ``daekit train`` and ``daekit demo``; the folder holds ``config.json`` (the resolved
+settings), ``metrics.jsonl``, ``checkpoints/`` (resumable), ``model/`` (the final weights),
+``filters.png``, ``reconstructions.png`` and ``result.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .checkpoint import save_model, write_json
+from .corruption import make_corruption
+from .datasets.sources import load_dataset
+from .models import DAE
+from .train import DenoisingObjective, TrainConfig, evaluate_objective, fit
+from .utils import check_positive_int, resolve_device
+from .viz import image_shape, plot_filters, plot_image_rows
+
+__all__ = ["DAERunConfig", "train_dae_run"]
+
+
+@dataclass
+class DAERunConfig:
+    """Settings of one DAE training run (the CLI's flags)."""
+
+    data: str = "auto"
+    hidden: int = 500
+    corruption: str = "masking:0.25"
+    epochs: int = 15
+    batch_size: int = 20
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+    tied: bool = True
+    activation: str = "sigmoid"
+    reconstruction: str = "auto"
+    valid_size: int = 10000
+    seed: int = 0
+    device: str = "auto"
+    probe: bool = True
+    probe_size: int = 10000
+    verbose: int = 1
+
+    def __post_init__(self) -> None:
+        check_positive_int(self.hidden, "hidden")
+        check_positive_int(self.valid_size, "valid_size", allow_zero=True)
+        make_corruption(self.corruption)
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _linear_probe(model: DAE, split, config: DAERunConfig, device: torch.device) -> dict[str, Any]:
+    """Test error of a logistic regression on the hidden code of clean input (first
+    ``probe_size`` training examples)."""
+    from sklearn.linear_model import LogisticRegression
+
+    def codes(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return torch.cat([model.encode(torch.as_tensor(x[i:i + 4096], device=device)).cpu()
+                              for i in range(0, len(x), 4096)]).numpy()
+
+    n = min(config.probe_size, len(split.x_train))
+    clf = LogisticRegression(max_iter=500).fit(codes(split.x_train[:n]), split.y_train[:n])
+    error = float(np.mean(clf.predict(codes(split.x_test)) != split.y_test))
+    return {"probe_train_size": n, "probe_test_error": error,
+            "probe_test_error_ci95": 1.96 * float(np.sqrt(error * (1 - error) / len(split.y_test)))}
+
+
+def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = False) -> dict[str, Any]:
+    """Train a DAE as ``config`` says, writing everything into ``out``; returns result.json's content."""
+    out = Path(out)
+    t_start = time.perf_counter()
+    split = load_dataset(config.data)
+    out.mkdir(parents=True, exist_ok=True)
+    x = np.asarray(split.x_train, dtype=np.float32)
+    if config.reconstruction == "auto":
+        reconstruction = "bernoulli" if float(x.min()) >= 0 and float(x.max()) <= 1 else "gaussian"
+    else:
+        reconstruction = config.reconstruction
+    n_valid = min(config.valid_size, len(x) // 5)
+    x_train, x_valid = (x[:-n_valid], x[-n_valid:]) if n_valid > 0 else (x, None)
+    resolved = {**asdict(config), "data_used": split.name, "reconstruction": reconstruction,
+                "n_train": len(x_train), "n_valid": n_valid}
+    saved = out / "config.json"
+    if resume and saved.is_file():
+        previous = json.loads(saved.read_text())
+        changed = {k for k in ("data_used", "hidden", "corruption", "batch_size", "lr", "optimizer", "seed", "tied")
+                   if previous.get(k) != resolved.get(k)}
+        if changed:
+            raise ValueError(f"--resume with settings that differ from {saved}: {sorted(changed)}")
+    write_json(saved, resolved)
+
+    device = resolve_device(config.device)
+    model = DAE(x.shape[1], config.hidden, config.tied, config.activation, reconstruction,
+                generator=torch.Generator().manual_seed(config.seed))
+    corruption = make_corruption(config.corruption)
+    train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                               optimizer=config.optimizer, momentum=config.momentum, seed=config.seed,
+                               device=str(device), verbose=config.verbose)
+    t_train = time.perf_counter()
+    history = fit(model, DenoisingObjective(corruption), x_train, x_valid, train_config, run_dir=out,
+                  phase="train", resume=resume)
+    train_seconds = time.perf_counter() - t_train
+    model.eval()
+    save_model(out / "model", model, data=split.name)
+
+    result: dict[str, Any] = {"data": split.name, "note": split.note, "epochs": len(history.records),
+                              "final_train_loss": history.train_loss[-1] if history.records else None,
+                              "train_seconds": train_seconds}
+    shape = image_shape(x.shape[1])
+    plot_filters(model.W.detach().cpu().numpy(), out / "filters.png",
+                 title=f"{split.name}: filters, {corruption.spec}")
+    if split.x_test is not None:
+        x_test = torch.as_tensor(np.asarray(split.x_test[:2000], dtype=np.float32), device=device)
+        result["test_loss_corrupted"] = evaluate_objective(model, DenoisingObjective(corruption), (x_test,), seed=config.seed)
+        result["test_loss_clean"] = evaluate_objective(model, DenoisingObjective(make_corruption("none")), (x_test,), seed=0)
+        clean = x_test[:12]
+        corrupted = corruption(clean, torch.Generator(device=device).manual_seed(config.seed))
+        with torch.no_grad():
+            rec = model.reconstruct(corrupted)
+        plot_image_rows([t.cpu().numpy() for t in (clean, corrupted, rec)], ["clean", "corrupted", "reconstructed"],
+                        out / "reconstructions.png", shape)
+        if config.probe and split.y_train is not None and split.y_test is not None:
+            result.update(_linear_probe(model, split, config, device))
+    result["total_seconds"] = time.perf_counter() - t_start
+    result["peak_rss_mb"] = _peak_rss_mb()
+    write_json(out / "result.json", result)
+    return result

@@ -1,0 +1,84 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from daekit.checkpoint import load_model, save_model
+from daekit.models import DAE, DAEConfig
+
+
+def test_tied_weights_are_one_parameter_and_gradients_reach_it():
+    m = DAE(6, 4)
+    names = [n for n, _ in m.named_parameters()]
+    assert names == ["W", "b", "c"]
+    assert m.decoder_weight.data_ptr() == m.W.data_ptr()
+    x = torch.rand(3, 6)
+    m.loss(x, x).backward()
+    # d loss/dW gets both the encoder and the decoder contribution: compare with an untied copy
+    u = DAE(6, 4, tied_weights=False)
+    with torch.no_grad():
+        u.W.copy_(m.W), u.W_prime.copy_(m.W.t()), u.b.copy_(m.b), u.c.copy_(m.c)
+    u.loss(x, x).backward()
+    torch.testing.assert_close(m.W.grad, u.W.grad + u.W_prime.grad.t())
+
+
+def test_untied_has_its_own_decoder():
+    m = DAE(6, 4, tied_weights=False)
+    assert m.W_prime.shape == (6, 4)
+    assert m.W_prime.data_ptr() != m.W.data_ptr()
+
+
+def test_cross_entropy_matches_hand_computation():
+    m = DAE(3, 2).double()
+    with torch.no_grad():
+        m.W.copy_(torch.tensor([[1.0, -2.0, 0.5], [0.3, 0.0, -1.0]]))
+        m.b.copy_(torch.tensor([0.1, -0.2]))
+        m.c.copy_(torch.tensor([0.0, 0.5, -0.5]))
+    x = torch.tensor([[1.0, 0.0, 0.5]], dtype=torch.float64)
+    xt = torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64)
+    h = torch.sigmoid(m.W @ xt[0] + m.b)
+    z = torch.sigmoid(m.W.t() @ h + m.c)
+    expected = -(x[0] * torch.log(z) + (1 - x[0]) * torch.log(1 - z)).sum()
+    torch.testing.assert_close(m.loss(x, xt), expected)
+
+
+def test_gaussian_reconstruction_is_squared_error():
+    m = DAE(5, 3, reconstruction="gaussian").double()
+    x, xt = torch.rand(4, 5, dtype=torch.float64), torch.rand(4, 5, dtype=torch.float64)
+    r = m.W.t() @ torch.sigmoid(m.W @ xt.t() + m.b[:, None]) + m.c[:, None]
+    torch.testing.assert_close(m.loss(x, xt), ((x - r.t()) ** 2).sum(1).mean())
+    torch.testing.assert_close(m.reconstruct(xt), r.t())
+
+
+def test_init_range_follows_the_papers():
+    m = DAE(784, 500, generator=torch.Generator().manual_seed(0))
+    bound = 4 * (6 / (784 + 500)) ** 0.5
+    assert m.W.abs().max() <= bound and m.W.abs().max() > 0.95 * bound
+    t = DAE(784, 500, activation="tanh")
+    assert t.W.abs().max() <= bound / 4
+
+
+def test_images_are_flattened():
+    m = DAE(16, 3)
+    x = torch.rand(2, 1, 4, 4)
+    assert m.reconstruct(x).shape == x.shape
+    assert m.encode(x).shape == (2, 3)
+
+
+@pytest.mark.parametrize("kw,name", [({"n_hidden": 0}, "n_hidden"), ({"activation": "swish"}, "activation"),
+                                     ({"reconstruction": "poisson"}, "reconstruction")])
+def test_bad_config(kw, name):
+    args = {"n_visible": 4, "n_hidden": 2, **kw}
+    with pytest.raises(ValueError, match=name):
+        DAEConfig(**args)
+
+
+def test_save_and_load_roundtrip(tmp_path):
+    m = DAE(10, 4, tied_weights=False, reconstruction="gaussian")
+    save_model(tmp_path / "m", m)
+    m2 = load_model(tmp_path / "m")
+    assert m2.config == m.config
+    x = torch.rand(3, 10)
+    torch.testing.assert_close(m(x), m2(x))
+    assert not any(p.name.startswith(".tmp") for p in tmp_path.iterdir())
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        load_model(tmp_path)
