@@ -43,3 +43,15 @@ def test_bad_flags_give_one_line_error_and_exit_2(argv, fragment, tmp_path, monk
 def test_help_lists_subcommands():
     proc = subprocess.run([sys.executable, "-m", "daekit", "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "train" in proc.stdout and "demo" in proc.stdout
+
+
+def test_train_from_npy_file_reads_it_out_of_core(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "x.npy"
+    np.save(path, np.random.default_rng(0).random((600, 16), dtype=np.float32))
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(path), "--hidden", "8", "--epochs", "2", "--quiet", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["n_train"] == 480 and config["n_valid"] == 120 and config["reconstruction"] == "bernoulli"
+    assert (out / "filters.png").exists() and not (out / "reconstructions.png").exists()

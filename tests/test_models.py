@@ -82,3 +82,23 @@ def test_save_and_load_roundtrip(tmp_path):
     assert not any(p.name.startswith(".tmp") for p in tmp_path.iterdir())
     with pytest.raises(FileNotFoundError, match="config.json"):
         load_model(tmp_path)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("reconstruction", ["bernoulli", "gaussian"])
+def test_fused_sgd_step_equals_autograd_and_sgd(tied, reconstruction):
+    import copy
+
+    m = DAE(30, 12, tied_weights=tied, reconstruction=reconstruction, generator=torch.Generator().manual_seed(0)).double()
+    ref = copy.deepcopy(m)
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(7, 30, generator=g, dtype=torch.float64)
+    xt = x * (torch.rand(7, 30, generator=g, dtype=torch.float64) > 0.3)
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    ref_loss = ref.loss(x, xt)
+    ref_loss.backward()
+    opt.step()
+    loss = m.fused_sgd_step(x, xt, 0.1)
+    torch.testing.assert_close(loss, ref_loss.detach(), rtol=1e-12, atol=1e-12)
+    for (name, p), q in zip(m.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12, msg=name)

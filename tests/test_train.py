@@ -124,3 +124,14 @@ def test_mismatched_lengths_rejected():
     m, x = small_problem()
     with pytest.raises(ValueError, match="same length"):
         fit(m, DenoisingObjective(Masking(0.2)), (x, torch.zeros(3)), None, TrainConfig(epochs=1, verbose=0))
+
+
+def test_fused_and_autograd_training_agree():
+    weights = []
+    for fused in (True, False):
+        m, x = small_problem()
+        m.double()
+        fit(m, DenoisingObjective(Masking(0.2)), x.double(), None,
+            TrainConfig(epochs=2, batch_size=10, seed=3, verbose=0, fused=fused))
+        weights.append(m.W.detach().clone())
+    torch.testing.assert_close(weights[0], weights[1], rtol=1e-9, atol=1e-9)

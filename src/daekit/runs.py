@@ -20,6 +20,7 @@ import torch
 
 from .checkpoint import save_model, write_json
 from .corruption import make_corruption
+from .data import OutOfCoreArray
 from .datasets.sources import load_dataset
 from .models import DAE
 from .train import DenoisingObjective, TrainConfig, evaluate_objective, fit
@@ -84,13 +85,23 @@ def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = F
     t_start = time.perf_counter()
     split = load_dataset(config.data)
     out.mkdir(parents=True, exist_ok=True)
-    x = np.asarray(split.x_train, dtype=np.float32)
+    if isinstance(split.x_train, np.memmap):  # a .npy file: train from disk in chunks
+        x = OutOfCoreArray(split.x_train)
+        lo, hi = x.min_max()
+    else:
+        x = np.asarray(split.x_train, dtype=np.float32)
+        lo, hi = float(x.min()), float(x.max())
     if config.reconstruction == "auto":
-        reconstruction = "bernoulli" if float(x.min()) >= 0 and float(x.max()) <= 1 else "gaussian"
+        reconstruction = "bernoulli" if lo >= 0 and hi <= 1 else "gaussian"
     else:
         reconstruction = config.reconstruction
     n_valid = min(config.valid_size, len(x) // 5)
-    x_train, x_valid = (x[:-n_valid], x[-n_valid:]) if n_valid > 0 else (x, None)
+    if n_valid == 0:
+        x_train, x_valid = x, None
+    elif isinstance(x, OutOfCoreArray):
+        x_train, x_valid = x.rows(0, len(x) - n_valid), x.read_rows(len(x) - n_valid, len(x)).astype(np.float32)
+    else:
+        x_train, x_valid = x[:-n_valid], x[-n_valid:]
     resolved = {**asdict(config), "data_used": split.name, "reconstruction": reconstruction,
                 "n_train": len(x_train), "n_valid": n_valid}
     saved = out / "config.json"

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from ._atomic import atomic_write_bytes
 from .checkpoint import latest_checkpoint, prune_checkpoints, save_checkpoint_dir
+from .data import OutOfCoreArray, epoch_batches, is_out_of_core
 from .utils import check_choice, check_positive, check_positive_int, make_generator, resolve_device
 
 __all__ = [
@@ -61,6 +62,7 @@ class TrainConfig:
     verbose: int = 1
     keep_checkpoints: int = 1
     valid_batch_size: int = 1000
+    fused: bool = True
 
     def __post_init__(self) -> None:
         check_positive_int(self.epochs, "epochs", allow_zero=True)
@@ -115,16 +117,29 @@ class DenoisingObjective:
         x = batch[0]
         return model.loss(x, self.corruption(x, generator))
 
+    def supports_fused(self, model: nn.Module) -> bool:
+        return bool(getattr(model, "supports_fused_sgd", False))
+
+    def fused_sgd_step(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator, lr: float) -> Tensor:
+        """The same step as ``objective`` + backward + plain SGD, with the model's hand-written
+        gradient (:meth:`daekit.models.DAE.fused_sgd_step`); same corruption draws."""
+        x = batch[0]
+        return model.fused_sgd_step(x, self.corruption(x, generator), lr)
+
 
 def as_tensors(data: Any, device: torch.device | str = "cpu", dtype: torch.dtype | None = None) -> tuple[Tensor, ...]:
     """Turn an array, a tensor or a tuple of them into a tuple of tensors on ``device``.
 
     Floating arrays become ``dtype`` (default float32); integer arrays (labels) stay integers.
+    A ``np.memmap`` or :class:`~daekit.data.OutOfCoreArray` stays on disk (read in chunks).
     All members must have the same length.
     """
     items = data if isinstance(data, (tuple, list)) else (data,)
     out = []
     for item in items:
+        if is_out_of_core(item):
+            out.append(item if isinstance(item, OutOfCoreArray) else OutOfCoreArray(item))
+            continue
         t = item if isinstance(item, Tensor) else torch.as_tensor(np.asarray(item))
         if t.is_floating_point():
             t = t.to(dtype or torch.float32)
@@ -221,8 +236,13 @@ def fit(
         raise ValueError("resume=True needs run_dir")
     device = resolve_device(config.device)
     model.to(device)
-    train_t = as_tensors(train, device)
-    valid_t = as_tensors(valid, device) if valid is not None else None
+    param = next(model.parameters(), None)
+    dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+    train_t = as_tensors(train, device, dtype)
+    valid_t = as_tensors(valid, device, dtype) if valid is not None else None
+    if valid_t is not None and any(isinstance(t, OutOfCoreArray) for t in valid_t):
+        valid_t = as_tensors(tuple(t.read_rows(0, len(t)) if isinstance(t, OutOfCoreArray) else t for t in valid_t),
+                             device, dtype)
     n = len(train_t[0])
     if n == 0:
         raise ValueError("train must contain at least one example")
@@ -251,6 +271,9 @@ def fit(
         bad_epochs, start_epoch, finished = state["bad_epochs"], state["epoch"], state["finished"]
         seed = state["seed"]
 
+    # Plain SGD on an objective that can write its own gradient skips autograd and the optimizer.
+    fused = (config.fused and config.optimizer == "sgd" and config.momentum == 0 and config.weight_decay == 0
+             and callable(getattr(objective, "fused_sgd_step", None)) and objective.supports_fused(model))
     steps_per_epoch = math.ceil(n / config.batch_size)
     check_every = 1 if device.type == "cpu" else 50
     bar = tqdm(total=config.epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch, desc=phase,
@@ -259,15 +282,16 @@ def fit(
     while not finished:
         t0 = time.perf_counter()
         model.train()
-        perm = torch.randperm(n, generator=data_gen).to(device)
         total = torch.zeros((), device=device)
-        for step, start in enumerate(range(0, n, config.batch_size)):
-            idx = perm[start:start + config.batch_size]
-            loss = objective(model, tuple(t[idx] for t in train_t), noise_gen)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.detach() * len(idx)
+        for step, batch in enumerate(epoch_batches(train_t, config.batch_size, data_gen, device, dtype)):
+            if fused:
+                loss = objective.fused_sgd_step(model, batch, noise_gen, config.lr)
+            else:
+                loss = objective(model, batch, noise_gen)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+            total += loss.detach() * len(batch[0])
             if (step + 1) % check_every == 0 and not torch.isfinite(total):
                 break
             bar.update(1)
