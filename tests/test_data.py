@@ -27,7 +27,8 @@ def test_chunked_epoch_visits_every_row_once_in_shuffled_order(npy_file):
     x, path = npy_file
     labels = np.arange(1000)
     a = OutOfCoreArray(path, chunk_rows=96)
-    batches = list(epoch_batches((a, labels), 10, torch.Generator().manual_seed(0), torch.device("cpu"), torch.float32))
+    batches = [b for b, _, _ in epoch_batches((a, labels), 10, torch.Generator().manual_seed(0), torch.device("cpu"),
+                                              torch.float32)]
     seen = torch.cat([b[1] for b in batches]).numpy()
     assert sorted(seen.tolist()) == list(range(1000))
     assert not np.array_equal(seen, labels)  # shuffled

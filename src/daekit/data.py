@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -100,16 +100,25 @@ def is_out_of_core(item: Any) -> bool:
     return isinstance(item, (OutOfCoreArray, np.memmap))
 
 
-def _in_memory_batches(data: Sequence[Tensor], batch_size: int, generator: torch.Generator) -> Iterator[tuple[Tensor, ...]]:
+Shard = Callable[[int], tuple[int, int]]
+
+
+def _take(data: Sequence[Tensor], idx: Tensor, shard: Shard | None) -> tuple[tuple[Tensor, ...], int, tuple[int, int]]:
+    start, stop = shard(len(idx)) if shard is not None else (0, len(idx))
+    idx_local = idx[start:stop] if shard is not None else idx
+    return tuple(t[idx_local] for t in data), len(idx), (start, stop)
+
+
+def _in_memory_batches(data: Sequence[Tensor], batch_size: int, generator: torch.Generator,
+                       shard: Shard | None) -> Iterator[tuple[tuple[Tensor, ...], int, tuple[int, int]]]:
     n = len(data[0])
     perm = torch.randperm(n, generator=generator).to(data[0].device)
     for start in range(0, n, batch_size):
-        idx = perm[start:start + batch_size]
-        yield tuple(t[idx] for t in data)
+        yield _take(data, perm[start:start + batch_size], shard)
 
 
 def _chunked_batches(data: Sequence[Any], batch_size: int, generator: torch.Generator, device: torch.device,
-                     dtype: torch.dtype) -> Iterator[tuple[Tensor, ...]]:
+                     dtype: torch.dtype, shard: Shard | None) -> Iterator[tuple[tuple[Tensor, ...], int, tuple[int, int]]]:
     n = len(data[0])
     chunk_rows = min(next(d.chunk_rows for d in data if isinstance(d, OutOfCoreArray)), n)
     chunk_rows = max(batch_size, chunk_rows // batch_size * batch_size)  # whole batches per chunk
@@ -122,13 +131,16 @@ def _chunked_batches(data: Sequence[Any], batch_size: int, generator: torch.Gene
             chunk.append(t.to(device, dtype) if t.is_floating_point() else t.to(device))
         perm = torch.randperm(stop - start, generator=generator).to(device)
         for b in range(0, stop - start, batch_size):
-            idx = perm[b:b + batch_size]
-            yield tuple(t[idx] for t in chunk)
+            yield _take(chunk, perm[b:b + batch_size], shard)
 
 
 def epoch_batches(data: Sequence[Any], batch_size: int, generator: torch.Generator, device: torch.device,
-                  dtype: torch.dtype) -> Iterator[tuple[Tensor, ...]]:
-    """The minibatches of one epoch in a random order drawn from ``generator``."""
+                  dtype: torch.dtype, shard: Shard | None = None) -> Iterator[tuple[tuple[Tensor, ...], int, tuple[int, int]]]:
+    """The minibatches of one epoch in a random order drawn from ``generator``.
+
+    Yields ``(batch, global_size, (start, stop))``: with ``shard`` (global size -> this process's
+    row range), ``batch`` holds only this process's rows [start, stop) of the global batch.
+    """
     if any(isinstance(d, OutOfCoreArray) for d in data):
-        return _chunked_batches(data, batch_size, generator, device, dtype)
-    return _in_memory_batches(data, batch_size, generator)
+        return _chunked_batches(data, batch_size, generator, device, dtype, shard)
+    return _in_memory_batches(data, batch_size, generator, shard)

@@ -23,6 +23,7 @@ from .corruption import make_corruption
 from .data import OutOfCoreArray
 from .datasets.sources import load_dataset
 from .models import DAE
+from .distributed import init_from_env, rank_device
 from .train import DenoisingObjective, TrainConfig, evaluate_objective, fit
 from .utils import check_positive_int, resolve_device
 from .viz import image_shape, plot_filters, plot_image_rows
@@ -83,8 +84,12 @@ def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = F
     """Train a DAE as ``config`` says, writing everything into ``out``; returns result.json's content."""
     out = Path(out)
     t_start = time.perf_counter()
+    device = resolve_device(config.device)
+    ctx = init_from_env(device)  # a torchrun job: every rank trains, rank 0 alone writes
+    device = rank_device(device, ctx)
     split = load_dataset(config.data)
-    out.mkdir(parents=True, exist_ok=True)
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
     if isinstance(split.x_train, np.memmap):  # a .npy file: train from disk in chunks
         x = OutOfCoreArray(split.x_train)
         lo, hi = x.min_max()
@@ -104,6 +109,7 @@ def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = F
         x_train, x_valid = x[:-n_valid], x[-n_valid:]
     resolved = {**asdict(config), "data_used": split.name, "reconstruction": reconstruction,
                 "n_train": len(x_train), "n_valid": n_valid}
+    resolved["world_size"] = ctx.world_size
     saved = out / "config.json"
     if resume and saved.is_file():
         previous = json.loads(saved.read_text())
@@ -111,9 +117,9 @@ def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = F
                    if previous.get(k) != resolved.get(k)}
         if changed:
             raise ValueError(f"--resume with settings that differ from {saved}: {sorted(changed)}")
-    write_json(saved, resolved)
+    if ctx.is_main:
+        write_json(saved, resolved)
 
-    device = resolve_device(config.device)
     model = DAE(x.shape[1], config.hidden, config.tied, config.activation, reconstruction,
                 generator=torch.Generator().manual_seed(config.seed))
     corruption = make_corruption(config.corruption)
@@ -122,8 +128,10 @@ def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = F
                                device=str(device), verbose=config.verbose)
     t_train = time.perf_counter()
     history = fit(model, DenoisingObjective(corruption), x_train, x_valid, train_config, run_dir=out,
-                  phase="train", resume=resume)
+                  phase="train", resume=resume, distributed=ctx)
     train_seconds = time.perf_counter() - t_train
+    if not ctx.is_main:
+        return {"rank": ctx.rank, "train_seconds": train_seconds}
     model.eval()
     save_model(out / "model", model, data=split.name)
 

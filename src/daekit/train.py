@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from ._atomic import atomic_write_bytes
 from .checkpoint import latest_checkpoint, prune_checkpoints, save_checkpoint_dir
 from .data import OutOfCoreArray, epoch_batches, is_out_of_core
+from .distributed import SINGLE, DistributedContext, ObjectiveModule, ShardedCorruption, init_from_env, rank_device
 from .utils import check_choice, check_positive, check_positive_int, make_generator, resolve_device
 
 __all__ = [
@@ -116,6 +117,11 @@ class DenoisingObjective:
     def __call__(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator) -> Tensor:
         x = batch[0]
         return model.loss(x, self.corruption(x, generator))
+
+    def sharded(self, start: int, stop: int, global_size: int) -> "DenoisingObjective":
+        """This objective for rows [start, stop) of a global batch, with the same corruption draws
+        as one process corrupting the whole batch (data-parallel training)."""
+        return DenoisingObjective(ShardedCorruption(self.corruption, start, stop, global_size))
 
     def supports_fused(self, model: nn.Module) -> bool:
         return bool(getattr(model, "supports_fused_sgd", False))
@@ -211,6 +217,7 @@ def fit(
     resume: bool = False,
     valid_metric: Callable[[nn.Module, tuple[Tensor, ...]], float] | None = None,
     callbacks: Sequence[Callable[[dict[str, Any], nn.Module], None]] = (),
+    distributed: DistributedContext | None = None,
 ) -> History:
     """Train ``model`` on ``objective`` over minibatches of ``train``; returns the :class:`History`.
 
@@ -227,6 +234,10 @@ def fit(
     valid_metric : (model, valid) -> float, lower is better (e.g. classification error); used for
         early stopping and for choosing the best parameters instead of the validation loss.
     callbacks : each called as ``callback(record, model)`` after every epoch.
+    distributed : a :class:`~daekit.distributed.DistributedContext`; None joins the job torchrun
+        describes in the environment (a single process when there is none). With several ranks,
+        ``config.batch_size`` is the per-rank batch, the objective runs inside
+        DistributedDataParallel, and rank 0 alone writes checkpoints, metrics and progress.
 
     With validation data the parameters of the best validation epoch are restored at the end.
     A NaN or infinite loss raises :class:`NonFiniteLossError`; no checkpoint of it is written.
@@ -235,6 +246,8 @@ def fit(
     if resume and run_dir is None:
         raise ValueError("resume=True needs run_dir")
     device = resolve_device(config.device)
+    ctx = distributed if distributed is not None else init_from_env(device)
+    device = rank_device(device, ctx)
     model.to(device)
     param = next(model.parameters(), None)
     dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
@@ -252,8 +265,9 @@ def fit(
     noise_gen = make_generator(seed + 1_000_003, device)
     valid_seed = seed + 2_000_003
 
+    writes = run_dir is not None and ctx.is_main
     ckpt_dir = Path(run_dir) / "checkpoints" if run_dir is not None else None
-    metrics = _MetricsFile(Path(run_dir) / "metrics.jsonl", phase) if run_dir is not None else None
+    metrics = _MetricsFile(Path(run_dir) / "metrics.jsonl", phase) if writes else None
     history = History()
     best_state: dict[str, Tensor] | None = None
     bad_epochs, start_epoch, finished = 0, 0, config.epochs == 0
@@ -272,30 +286,53 @@ def fit(
         seed = state["seed"]
 
     # Plain SGD on an objective that can write its own gradient skips autograd and the optimizer.
-    fused = (config.fused and config.optimizer == "sgd" and config.momentum == 0 and config.weight_decay == 0
-             and callable(getattr(objective, "fused_sgd_step", None)) and objective.supports_fused(model))
+    fused = (config.fused and not ctx.enabled and config.optimizer == "sgd" and config.momentum == 0
+             and config.weight_decay == 0 and callable(getattr(objective, "fused_sgd_step", None))
+             and objective.supports_fused(model))
+    if ctx.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ddp = DistributedDataParallel(ObjectiveModule(model, objective),
+                                      device_ids=[device.index] if device.type == "cuda" else None)
+    shard = ctx.shard if ctx.enabled else None
+    global_batch = config.batch_size * ctx.world_size
     steps_per_epoch = math.ceil(n / config.batch_size)
     check_every = 1 if device.type == "cpu" else 50
     bar = tqdm(total=config.epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch, desc=phase,
-               unit="batch", disable=config.verbose < 1 or finished, leave=False, mininterval=0.5)
+               unit="batch", disable=config.verbose < 1 or finished or not ctx.is_main, leave=False, mininterval=0.5)
     epoch = start_epoch
     while not finished:
         t0 = time.perf_counter()
         model.train()
-        total = torch.zeros((), device=device)
-        for step, batch in enumerate(epoch_batches(train_t, config.batch_size, data_gen, device, dtype)):
+        total = torch.zeros((), device=device, dtype=torch.float64)
+        seen = 0
+        batches = epoch_batches(train_t, global_batch, data_gen, device, dtype, shard)
+        for step, (batch, global_n, (start, stop)) in enumerate(batches):
             if fused:
                 loss = objective.fused_sgd_step(model, batch, noise_gen, config.lr)
+            elif ctx.enabled:
+                if global_n < ctx.world_size:  # too few rows left to give every rank one
+                    continue
+                step_objective = objective.sharded(start, stop, global_n) if hasattr(objective, "sharded") else objective
+                loss = ddp(batch, noise_gen, step_objective)
+                optimizer.zero_grad(set_to_none=True)
+                # DDP averages gradients over ranks; weight each rank's mean by its share of the batch
+                (loss * ((stop - start) * ctx.world_size / global_n)).backward()
+                optimizer.step()
             else:
                 loss = objective(model, batch, noise_gen)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
             total += loss.detach() * len(batch[0])
-            if (step + 1) % check_every == 0 and not torch.isfinite(total):
-                break
+            seen += len(batch[0])
+            if not ctx.enabled and (step + 1) % check_every == 0 and not torch.isfinite(total):
+                break  # (with several ranks the NaN reaches every rank through the all-reduce)
             bar.update(1)
-        train_loss = float(total) / n
+        if ctx.enabled:
+            total = ctx.all_reduce_sum(torch.stack([total, torch.tensor(float(seen), device=device, dtype=total.dtype)]))
+            total, seen = total[0], int(total[1])
+        train_loss = float(total) / max(seen, 1)
         if not math.isfinite(train_loss):
             last = latest_checkpoint(ckpt_dir, phase) if ckpt_dir is not None else None
             bar.close()
@@ -323,7 +360,7 @@ def fit(
         finished = epoch >= config.epochs or history.stopped_early
         if finished and best_state is not None:
             model.load_state_dict(best_state)
-        if ckpt_dir is not None:
+        if writes:
             trainer_state = {
                 "epoch": epoch, "finished": finished, "seed": seed, "bad_epochs": bad_epochs,
                 "optimizer": optimizer.state_dict(), "data_gen": data_gen.get_state(),
@@ -337,7 +374,7 @@ def fit(
             prune_checkpoints(ckpt_dir, phase, config.keep_checkpoints)
             metrics.write(history.records)
         bar.set_postfix(loss=f"{train_loss:.4g}")
-        if config.verbose >= 1:
+        if config.verbose >= 1 and ctx.is_main:
             extra = "".join(f" {k} {record[k]:.4g}" for k in ("valid_loss", "valid_score") if k in record)
             tqdm.write(f"[{phase}] epoch {epoch}/{config.epochs} train_loss {train_loss:.4g}{extra} "
                        f"({record['seconds']:.1f} s)")

@@ -51,3 +51,31 @@ def print_result(out: str | Path, result: dict[str, Any]) -> None:
     for name in ("filters.png", "reconstructions.png", "metrics.jsonl", "model", "result.json", "config.json"):
         if (out / name).exists():
             print(f"  {out / name}")
+
+
+def add_nproc_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--nproc", type=positive_int, default=1,
+                   help="data-parallel processes on this machine (launches torchrun --standalone)")
+
+
+def launch_with_torchrun(args: argparse.Namespace) -> int | None:
+    """When ``--nproc N`` > 1 and this is not already a torchrun worker, re-run the same command
+    under ``torchrun --standalone --nproc_per_node N`` and return its exit code; else None."""
+    import os
+    import subprocess
+    import sys
+
+    if args.nproc <= 1 or "WORLD_SIZE" in os.environ:
+        return None
+    argv, rest, skip = list(args.argv), [], False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token == "--nproc":
+            skip = True
+        elif not token.startswith("--nproc="):
+            rest.append(token)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}",
+           "-m", "daekit", *rest]
+    print("launching:", " ".join(cmd), flush=True)
+    return subprocess.call(cmd)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..runs import DAERunConfig, train_dae_run
-from ._args import positive_float, positive_int, print_result
+from ._args import add_nproc_flag, launch_with_torchrun, positive_float, positive_int, print_result
 
 
 def add_training_flags(p: argparse.ArgumentParser, defaults: DAERunConfig) -> None:
@@ -38,8 +38,12 @@ def config_from_args(args: argparse.Namespace) -> DAERunConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    launched = launch_with_torchrun(args)
+    if launched is not None:
+        return launched
     result = train_dae_run(config_from_args(args), args.out, resume=args.resume)
-    print_result(args.out, result)
+    if "rank" not in result:  # rank 0 (or a single process) reports
+        print_result(args.out, result)
     return 0
 
 
@@ -48,4 +52,5 @@ def add_parser(subparsers) -> None:
                               description="Train a denoising autoencoder; writes checkpoints, metrics and figures to --out.")
     add_training_flags(p, DAERunConfig())
     p.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
+    add_nproc_flag(p)
     p.set_defaults(func=run)

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..corruption import make_corruption
 from ..models import ACTIVATIONS, DAE
+from ..distributed import SINGLE
 from ..train import DenoisingObjective, TrainConfig, fit
 from ..utils import check_choice, check_fraction, check_positive, check_positive_int, resolve_device
 from ._common import batched_numpy, seed_from_random_state, validation_split
@@ -168,7 +169,7 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
             if va is not None:
                 train, valid = X[tr], X[va]
         history = fit(self.model_, DenoisingObjective(self._corruption_fn()), train, valid,
-                      self._config(epochs, seed))
+                      self._config(epochs, seed), distributed=SINGLE)
         self.model_.cpu()
         self.loss_curve_ += history.train_loss
         self.validation_scores_ += [-v for v in history.valid_loss]

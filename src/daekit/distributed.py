@@ -1,0 +1,112 @@
+"""Data-parallel training on torch.distributed, detected from the environment torchrun sets.
+
+``torchrun --nproc_per_node=N -m daekit train ...`` starts N processes with ``RANK``,
+``WORLD_SIZE``, ``LOCAL_RANK`` and ``MASTER_ADDR``/``MASTER_PORT`` set; :func:`init_from_env`
+joins the process group (``nccl`` on CUDA, ``gloo`` on CPU) and the training loop then wraps the
+objective in ``DistributedDataParallel``. Every rank walks the same shuffled order of the data and
+takes its own contiguous share of each global batch, and every rank draws the corruption of the
+*whole* global batch from the same generator, keeping the rows of its share: a run's result does
+not depend on the number of processes (N ranks × batch b equals 1 process × batch N·b).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+
+__all__ = ["DistributedContext", "init_from_env", "ShardedCorruption", "ObjectiveModule", "SINGLE"]
+
+
+@dataclass(frozen=True)
+class DistributedContext:
+    """Where this process stands in the job: ``rank`` of ``world_size``."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0 alone logs and writes files."""
+        return self.rank == 0
+
+    def shard(self, global_size: int) -> tuple[int, int]:
+        """The rows [start, stop) of a global batch of ``global_size`` that this rank trains on."""
+        return (self.rank * global_size // self.world_size, (self.rank + 1) * global_size // self.world_size)
+
+    def all_reduce_sum(self, values: Tensor) -> Tensor:
+        if self.enabled:
+            dist.all_reduce(values, op=dist.ReduceOp.SUM)
+        return values
+
+    def barrier(self) -> None:
+        if self.enabled:
+            dist.barrier()
+
+
+SINGLE = DistributedContext()
+
+
+def init_from_env(device: torch.device, timeout_s: float | None = None) -> DistributedContext:
+    """Join the process group described by torchrun's environment variables, once.
+
+    Without ``WORLD_SIZE`` > 1 this is a single process and nothing is initialised. A collective
+    that waits longer than ``timeout_s`` (``DAEKIT_DIST_TIMEOUT``, default 120 s) — a peer died —
+    raises instead of hanging.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return SINGLE
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if not dist.is_initialized():
+        timeout = float(timeout_s or os.environ.get("DAEKIT_DIST_TIMEOUT", "120"))
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        if device.type == "cuda":
+            torch.cuda.set_device(local_rank)
+        dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout))
+    return DistributedContext(rank, world, local_rank)
+
+
+def rank_device(device: torch.device, ctx: DistributedContext) -> torch.device:
+    """Each rank on its own GPU (``cuda:LOCAL_RANK``); the CPU is shared."""
+    if device.type == "cuda" and ctx.enabled:
+        return torch.device("cuda", ctx.local_rank)
+    return device
+
+
+class ShardedCorruption:
+    """Corrupt this rank's rows [start, stop) of a global batch of ``global_size`` rows exactly as a
+    single process corrupting the whole global batch would: draw for the whole batch (other
+    ranks' rows are placeholders; every corruption acts row by row) and keep this rank's rows."""
+
+    def __init__(self, corruption: Callable[..., Tensor], start: int, stop: int, global_size: int) -> None:
+        self.corruption, self.start, self.stop, self.global_size = corruption, start, stop, global_size
+
+    def __call__(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        full = x.new_zeros((self.global_size, *x.shape[1:]))
+        full[self.start:self.stop] = x
+        return self.corruption(full, generator)[self.start:self.stop]
+
+
+class ObjectiveModule(nn.Module):
+    """``forward(batch, generator)`` = ``objective(model, batch, generator)``, so that
+    DistributedDataParallel can wrap the whole objective (it hooks ``forward``) while objectives
+    keep calling model methods such as ``loss``."""
+
+    def __init__(self, model: nn.Module, objective: Callable[..., Tensor]) -> None:
+        super().__init__()
+        self.model = model
+        self.objective = objective
+
+    def forward(self, batch: tuple[Tensor, ...], generator: torch.Generator, objective: Any = None) -> Tensor:
+        return (objective or self.objective)(self.model, batch, generator)
