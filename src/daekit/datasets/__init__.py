@@ -2,6 +2,7 @@
 
 from daekit.datasets.digits import load_digits, load_digits_split
 from daekit.datasets.sources import DataSplit, load_dataset
+from daekit.datasets.variants import VariantData, list_variants, load_variant
 from daekit.datasets.mnist import (
     MIRRORS,
     MNIST_FILES,
@@ -25,5 +26,8 @@ __all__ = [
     "load_digits",
     "load_digits_split",
     "load_mnist",
+    "load_variant",
+    "list_variants",
+    "VariantData",
     "read_idx",
 ]
