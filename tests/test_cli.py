@@ -55,3 +55,16 @@ def test_train_from_npy_file_reads_it_out_of_core(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["n_train"] == 480 and config["n_valid"] == 120 and config["reconstruction"] == "bernoulli"
     assert (out / "filters.png").exists() and not (out / "reconstructions.png").exists()
+
+
+def test_viz_filters_of_a_run_and_dataset_grid(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    assert main(["train", "--data", "digits", "--hidden", "9", "--epochs", "1", "--quiet", "--no-probe", "--out", str(out)]) == 0
+    png = tmp_path / "f.png"
+    assert main(["viz", "filters", str(out), "--out", str(png), "--n", "9"]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["viz", "filters", str(tmp_path / "nothing")]) == 2
+    monkeypatch.setenv("DAEKIT_DATA", str(tmp_path / "data"))
+    grid = tmp_path / "rect.png"
+    assert main(["viz", "dataset", "rectangles", "--out", str(grid)]) == 0
+    assert grid.stat().st_size > 1000
