@@ -6,7 +6,7 @@ scikit-learn estimators (:class:`DenoisingAutoencoder`).
 """
 
 from .corruption import Compose, Gaussian, Identity, Masking, SaltPepper, make_corruption
-from .estimators import DenoisingAutoencoder
+from .estimators import DenoisingAutoencoder, StackedDenoisingAutoencoderClassifier
 from .models import DAE, DAEConfig
 from .train import DenoisingObjective, History, NonFiniteLossError, TrainConfig, fit
 
@@ -14,6 +14,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Compose", "Gaussian", "Identity", "Masking", "SaltPepper", "make_corruption",
-    "DAE", "DAEConfig", "DenoisingAutoencoder", "DenoisingObjective", "History", "NonFiniteLossError", "TrainConfig", "fit",
+    "DAE", "DAEConfig", "DenoisingAutoencoder", "StackedDenoisingAutoencoderClassifier", "DenoisingObjective", "History", "NonFiniteLossError", "TrainConfig", "fit",
     "__version__",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -39,8 +40,14 @@ def _as_rows(x: Tensor) -> Tensor:
 
 
 def _random_subset(n: int, d: int, k: int, x: Tensor, generator: torch.Generator | None) -> Tensor:
-    """Indices (n, k) of k distinct components per row, uniformly at random."""
-    return _rand(x, (n, d), generator).topk(k, dim=1, sorted=False).indices
+    """Indices (n, k) of k distinct components per row, uniformly at random: the k smallest of d
+    uniform keys per row. On the CPU the keys come from NumPy (seeded by one draw from
+    ``generator``) and an O(d) partition, about twice as fast as torch's rand + topk there."""
+    if x.device.type == "cpu":
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        keys = np.random.default_rng(seed).random((n, d), dtype=np.float32)
+        return torch.from_numpy(np.argpartition(keys, k - 1, axis=1)[:, :k].astype(np.int64, copy=False))
+    return _rand(x, (n, d), generator).topk(k, dim=1, largest=False, sorted=False).indices
 
 
 class Corruption:
