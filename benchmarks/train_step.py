@@ -7,7 +7,7 @@ For each layer shape and batch size, in one run and interleaved (best of --round
            loss accumulation, NaN check and all), examples/s from the epoch's wall time;
   plain    a plain PyTorch loop: autograd, torch.optim.SGD, Bernoulli masking by rand_like.
 
-    python benchmarks/train_step.py [--quick]
+    python benchmarks/train_step.py [--quick] [--threads N]
 
 Prints a table and appends one JSON line to benchmarks/results/train_step.jsonl.
 """
@@ -106,7 +106,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer steps and one round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batches", default="1,20,128,512")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rounds = 1 if args.quick else args.rounds
     batches = [int(b) for b in args.batches.split(",")]
     shapes = [(784, 1000), (1000, 1000)]

@@ -51,3 +51,7 @@ def classification_error(y_true: Any, y_pred: Any) -> tuple[float, float]:
         raise ValueError("y_true must hold at least one label")
     p = float(np.mean(y_true != y_pred))
     return p, error_interval(p, len(y_true))
+
+from .score import fisher_divergence, relative_fisher_divergence  # noqa: E402
+
+__all__ += ["fisher_divergence", "relative_fisher_divergence"]

@@ -36,6 +36,7 @@ from .checkpoint import register_model
 from .corruption import Identity, make_corruption
 from .distributions import DISTRIBUTIONS
 from .models import ACTIVATIONS, DAE, activation_fn, init_uniform_
+from .distributed import DistributedContext, init_from_env
 from .train import DenoisingObjective, History, TrainConfig, as_tensors, fit
 from .utils import check_choice, check_positive, check_positive_int, make_generator, resolve_device
 
@@ -343,6 +344,7 @@ def pretrain_layers(
     run_dir: str | None = None,
     resume: bool = False,
     callbacks: Sequence[Callable[[dict[str, Any], nn.Module], None]] = (),
+    distributed: DistributedContext | None = None,
 ) -> tuple[list[DAE], list[History], dict[str, float]]:
     """Greedy layer-wise denoising pretraining (Vincent et al. 2010, Fig. 3).
 
@@ -366,7 +368,7 @@ def pretrain_layers(
                   generator=make_generator(config.seed + _INIT_SEED + k + 1))
         objective = DenoisingObjective(config.layer_corruption(k))
         history = fit(dae, objective, h, None, config.pretrain_config(k), run_dir=run_dir, phase=phase,
-                      resume=resume, callbacks=callbacks)
+                      resume=resume, callbacks=callbacks, distributed=distributed)
         daes.append(dae)
         histories.append(history)
         if k + 1 < config.n_layers:
@@ -384,12 +386,14 @@ def finetune(
     run_dir: str | None = None,
     resume: bool = False,
     callbacks: Sequence[Callable[[dict[str, Any], nn.Module], None]] = (),
+    distributed: DistributedContext | None = None,
 ) -> History:
     """Supervised fine-tuning of the whole stack on the cross-entropy (phase ``"finetune"``), with
     early stopping on the classification error of ``valid``; the best parameters are kept."""
     return fit(network, ClassificationObjective(), train, valid, config.finetune_config(valid is not None),
                run_dir=run_dir, phase="finetune", resume=resume,
-               valid_metric=classification_error_metric if valid is not None else None, callbacks=callbacks)
+               valid_metric=classification_error_metric if valid is not None else None, callbacks=callbacks,
+               distributed=distributed)
 
 
 @dataclass
@@ -421,6 +425,7 @@ def train_stacked(
     run_dir: str | None = None,
     resume: bool = False,
     callbacks: Sequence[Callable[[dict[str, Any], nn.Module], None]] = (),
+    distributed: DistributedContext | None = None,
 ) -> StackedResult:
     """Train a stacked denoising autoencoder classifier (SdA; SAA with all noise levels 0; a plain
     deep network with ``pretrain=False``): :func:`pretrain_layers` on ``x`` then :func:`finetune`
@@ -428,6 +433,8 @@ def train_stacked(
 
     ``y`` holds integer labels 0..n_classes−1. With ``run_dir``, every epoch of every phase is
     checkpointed there and ``resume=True`` continues a killed run to the same final weights.
+    ``distributed`` is passed to :func:`daekit.train.fit` (None: the torchrun job of the
+    environment, if any).
     """
     config = config or StackedConfig()
     device = resolve_device(config.device)
@@ -450,14 +457,15 @@ def train_stacked(
     seconds: dict[str, float] = {}
     if config.pretrain:
         encoders, histories, seconds = pretrain_layers(x_t, config, run_dir=run_dir, resume=resume,
-                                                       callbacks=callbacks)
+                                                       callbacks=callbacks, distributed=distributed)
         network = StackedNetwork.from_pretrained(encoders, n_classes)
     else:
         encoders, histories = [], []
         network = StackedNetwork(x_t.shape[1], config.hidden_layer_sizes, n_classes,
                                  generator=make_generator(config.seed + _NETWORK_INIT_SEED))
     t0 = time.perf_counter()
-    history = finetune(network, (x_t, y_t), valid, config, run_dir=run_dir, resume=resume, callbacks=callbacks)
+    history = finetune(network, (x_t, y_t), valid, config, run_dir=run_dir, resume=resume, callbacks=callbacks,
+                       distributed=distributed)
     seconds["finetune"] = time.perf_counter() - t0
     network.eval()
     return StackedResult(network, encoders, histories, history, seconds)
@@ -562,6 +570,7 @@ def run_stacked(
 
     t_start = time.perf_counter()
     out = Path(out)
+    ctx = init_from_env(resolve_device(config.device))  # under torchrun: all ranks train, rank 0 writes
     splits = data if isinstance(data, DataSplits) else load_splits(data, train_size, valid_size)
     classes = np.unique(splits.y_train)
     if not np.issubdtype(classes.dtype, np.integer) or classes.min() < 0:
@@ -584,11 +593,16 @@ def run_stacked(
                              + ", ".join(f"{k} ({previous.get(k)!r} -> {resolved.get(k)!r})" for k in changed))
     elif not resume and ((out / "checkpoints").is_dir() or (out / "result.json").exists()):
         raise ValueError(f"{out} already holds a run; resume it or choose another folder")
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(saved, resolved)
+    ctx.barrier()  # every rank has checked the folder before rank 0 writes into it
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(saved, resolved)
 
     result = train_stacked(splits.x_train, splits.y_train, splits.x_valid, splits.y_valid, config,
-                           n_classes=n_classes, run_dir=str(out), resume=resume, callbacks=callbacks)
+                           n_classes=n_classes, run_dir=str(out), resume=resume, callbacks=callbacks,
+                           distributed=ctx)
+    if not ctx.is_main:
+        return {"rank": ctx.rank}
     network = result.network
     device = next(network.parameters()).device
     save_model(out / "model", network, data=splits.name)

@@ -14,6 +14,7 @@ from sklearn.utils import TransformerTags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..distributed import SINGLE
 from ..stacked import StackedConfig, train_stacked
 from ..utils import check_fraction
 from ._common import seed_from_random_state
@@ -223,7 +224,7 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
                 f"contains only one class: {classes[0]!r}"
             )
         x_train, y_train, x_valid, y_valid = self._split(X, y_enc.astype(np.int64), seed)
-        result = train_stacked(x_train, y_train, x_valid, y_valid, config, n_classes=len(classes))
+        result = train_stacked(x_train, y_train, x_valid, y_valid, config, n_classes=len(classes), distributed=SINGLE)
         history = result.finetune_history
 
         self.classes_ = classes
