@@ -582,3 +582,16 @@ def test_cli_score_train_rejects_bad_arguments_without_writing(tmp_path, capsys)
     with pytest.raises(ValueError, match="sigma-max"):
         args.func(args)
     assert not os.path.exists(tmp_path / "a") and not os.path.exists(tmp_path / "b")
+
+
+@pytest.mark.parametrize("objective", ["dsm", "annealed"])
+def test_viz_score_field_redraws_a_score_run(tmp_path, objective):
+    from daekit.cli import main
+
+    out = tmp_path / "run"
+    assert main(["score", "train", "--data", "8gaussians", "--objective", objective, "--sigma", "0.2", "--epochs", "1",
+                 "--n-train", "512", "--n-eval", "200", "--hidden", "8", "--out", str(out), "--quiet"]) == 0
+    png = tmp_path / "field.png"
+    assert main(["viz", "score-field", str(out), "--out", str(png)]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert main(["viz", "score-field", str(tmp_path)]) == 2

@@ -42,6 +42,32 @@ def run_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_score_field(args: argparse.Namespace) -> int:
+    import json
+
+    from ..checkpoint import load_model
+    from ..datasets.toy import make_toy
+    from ..viz_score import plot_score_field
+    from .score_cmd import _extent
+
+    run = Path(args.run)
+    config_file = run / "config.json"
+    if not config_file.is_file() or not (run / "model").is_dir():
+        raise FileNotFoundError(f"{run} is not a 'daekit score train' run (config.json and model/ expected)")
+    config = json.loads(config_file.read_text())
+    sigma = args.sigma or config["sigma"]
+    model = load_model(run / "model").eval()
+    score_fn = model.at(sigma) if hasattr(model, "at") else model
+    density = make_toy(config["data"])
+    smoothed = density.smoothed(sigma)
+    out = Path(args.out) if args.out else run / "score_field.png"
+    plot_score_field(score_fn, smoothed.score, smoothed.prob, out, extent=_extent(density),
+                     title=f"{config['data']}, σ = {sigma:g}, {config['objective']}",
+                     labels=("exact ∇ log q_σ", f"learned s_θ ({config['objective']})"))
+    print(f"wrote {out}")
+    return 0
+
+
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("viz", help="draw figures: filters of a run, examples of a dataset")
     sub = p.add_subparsers(dest="figure", metavar="FIGURE", required=True)
@@ -56,3 +82,8 @@ def add_parser(subparsers) -> None:
     d.add_argument("--out", help="PNG path (default NAME.png)")
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=run_dataset)
+    s = sub.add_parser("score-field", help="learned vs exact score arrows of a 'daekit score train' run")
+    s.add_argument("run", help="run folder of daekit score train")
+    s.add_argument("--sigma", type=float, help="noise level (default: the run's)")
+    s.add_argument("--out", help="PNG path (default RUN/score_field.png)")
+    s.set_defaults(func=run_score_field)
