@@ -6,7 +6,7 @@
 2. Logistic regression on the 500 DAE features (ν = 0.25) of the 60k training images, test error
    on the 10k test images, beside scikit-learn's BernoulliRBM (500 units) in the same pipeline.
 
-    python benchmarks/dae_mnist.py [--quick]
+    python benchmarks/dae_mnist.py [--quick] [--threads N]
 
 Prints a table and appends one JSON line to benchmarks/results/dae_mnist.jsonl.
 """
@@ -34,7 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k examples, 3 epochs")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     x_train, y_train, x_test, y_test = load_mnist(download=False)
     epochs = 15
     if args.quick:
