@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -122,16 +123,27 @@ def _chunked_batches(data: Sequence[Any], batch_size: int, generator: torch.Gene
     n = len(data[0])
     chunk_rows = min(next(d.chunk_rows for d in data if isinstance(d, OutOfCoreArray)), n)
     chunk_rows = max(batch_size, chunk_rows // batch_size * batch_size)  # whole batches per chunk
-    for c in torch.randperm(math.ceil(n / chunk_rows), generator=generator).tolist():
+
+    def load(c: int) -> list[Tensor]:
         start, stop = c * chunk_rows, min((c + 1) * chunk_rows, n)
         chunk = []
         for d in data:
-            rows = d.read_rows(start, stop) if isinstance(d, OutOfCoreArray) else d[start:stop]
-            t = torch.as_tensor(rows)
+            t = torch.as_tensor(d.read_rows(start, stop) if isinstance(d, OutOfCoreArray) else d[start:stop])
             chunk.append(t.to(device, dtype) if t.is_floating_point() else t.to(device))
-        perm = torch.randperm(stop - start, generator=generator).to(device)
-        for b in range(0, stop - start, batch_size):
-            yield _take(chunk, perm[b:b + batch_size], shard)
+        return chunk
+
+    order = torch.randperm(math.ceil(n / chunk_rows), generator=generator).tolist()
+    # the next chunk is read in a background thread while this one trains (file reads release the GIL)
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(load, order[0])
+        for i in range(len(order)):
+            chunk = pending.result()
+            if i + 1 < len(order):
+                pending = reader.submit(load, order[i + 1])
+            size = len(chunk[0])
+            perm = torch.randperm(size, generator=generator).to(device)
+            for b in range(0, size, batch_size):
+                yield _take(chunk, perm[b:b + batch_size], shard)
 
 
 def epoch_batches(data: Sequence[Any], batch_size: int, generator: torch.Generator, device: torch.device,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from .datasets.sources import load_dataset
 from .models import DAE
 from .distributed import init_from_env, rank_device
 from .train import DenoisingObjective, TrainConfig, evaluate_objective, fit
-from .utils import check_positive_int, resolve_device
+from .utils import check_positive_int, peak_rss_mb, resolve_device
 from .viz import image_shape, plot_filters, plot_image_rows
 
 __all__ = ["DAERunConfig", "train_dae_run"]
@@ -57,10 +56,6 @@ class DAERunConfig:
         check_positive_int(self.hidden, "hidden")
         check_positive_int(self.valid_size, "valid_size", allow_zero=True)
         make_corruption(self.corruption)
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _linear_probe(model: DAE, split, config: DAERunConfig, device: torch.device) -> dict[str, Any]:
@@ -154,6 +149,6 @@ def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = F
         if config.probe and split.y_train is not None and split.y_test is not None:
             result.update(_linear_probe(model, split, config, device))
     result["total_seconds"] = time.perf_counter() - t_start
-    result["peak_rss_mb"] = _peak_rss_mb()
+    result["peak_rss_mb"] = peak_rss_mb()
     write_json(out / "result.json", result)
     return result

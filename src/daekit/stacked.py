@@ -38,7 +38,7 @@ from .distributions import DISTRIBUTIONS
 from .models import ACTIVATIONS, DAE, activation_fn, init_uniform_
 from .distributed import DistributedContext, init_from_env
 from .train import DenoisingObjective, History, TrainConfig, as_tensors, fit
-from .utils import check_choice, check_positive, check_positive_int, make_generator, resolve_device
+from .utils import check_choice, check_positive, check_positive_int, make_generator, peak_rss_mb, resolve_device
 
 __all__ = [
     "CORRUPTION_KINDS",
@@ -535,12 +535,6 @@ def _predict(network: nn.Module, x: np.ndarray, device: torch.device, chunk_size
                           for i in range(0, len(x), chunk_size)]).numpy()
 
 
-def _peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
-
-
 #: Settings that may differ between a run and its resumption.
 _RESUME_FREE = ("verbose", "device")
 
@@ -637,6 +631,6 @@ def run_stacked(
                  out / ("filters_finetuned.png" if result.encoders else "filters.png"),
                  title="layer 1 after fine-tuning")
     report["total_seconds"] = time.perf_counter() - t_start
-    report["peak_rss_mb"] = _peak_rss_mb()
+    report["peak_rss_mb"] = peak_rss_mb()
     write_json(out / "result.json", report)
     return report

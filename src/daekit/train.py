@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from ._atomic import atomic_write_bytes
 from .checkpoint import latest_checkpoint, prune_checkpoints, save_checkpoint_dir
 from .data import OutOfCoreArray, epoch_batches, is_out_of_core
-from .distributed import SINGLE, DistributedContext, ObjectiveModule, ShardedCorruption, init_from_env, rank_device
+from .distributed import DistributedContext, ObjectiveModule, ShardedCorruption, init_from_env, rank_device
 from .utils import check_choice, check_positive, check_positive_int, make_generator, resolve_device
 
 __all__ = [

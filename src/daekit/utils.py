@@ -16,6 +16,7 @@ __all__ = [
     "resolve_device",
     "make_generator",
     "per_example",
+    "peak_rss_mb",
 ]
 
 
@@ -87,3 +88,21 @@ def make_generator(seed: int | None, device: torch.device | str = "cpu") -> torc
 def per_example(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """Reshape a per-example vector (N,) so that it broadcasts against ``like`` (N, ...)."""
     return values.reshape(values.shape[0], *([1] * (like.dim() - 1)))
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB: ``VmHWM`` of /proc/self/status where there is
+    one (``ru_maxrss`` on Linux survives ``exec`` and would report the parent's peak), else
+    ``getrusage``."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
