@@ -135,3 +135,17 @@ def test_fused_and_autograd_training_agree():
             TrainConfig(epochs=2, batch_size=10, seed=3, verbose=0, fused=fused))
         weights.append(m.W.detach().clone())
     torch.testing.assert_close(weights[0], weights[1], rtol=1e-9, atol=1e-9)
+
+
+def test_learning_rate_schedules():
+    cfg = TrainConfig(epochs=5, lr=0.1, lr_schedule="cosine", lr_final_fraction=0.1)
+    lrs = [cfg.lr_at(e) for e in range(5)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[-1] == pytest.approx(0.01)
+    assert all(a > b for a, b in zip(lrs, lrs[1:]))
+    assert TrainConfig(epochs=3, lr=0.2, lr_schedule="linear", lr_final_fraction=0.0).lr_at(1) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainConfig(lr_schedule="exp")
+    m, x = small_problem()
+    h = fit(m, DenoisingObjective(Masking(0.2)), x, None,
+            TrainConfig(epochs=3, batch_size=50, lr=0.1, lr_schedule="linear", lr_final_fraction=0.5, verbose=0))
+    assert [r["lr"] for r in h.records] == pytest.approx([0.1, 0.075, 0.05])

@@ -64,6 +64,17 @@ class TrainConfig:
     keep_checkpoints: int = 1
     valid_batch_size: int = 1000
     fused: bool = True
+    lr_schedule: str = "constant"
+    lr_final_fraction: float = 0.01
+
+    def lr_at(self, epoch: int) -> float:
+        """The learning rate of ``epoch`` (0-based): constant, or decayed from ``lr`` to
+        ``lr * lr_final_fraction`` at the last epoch, linearly or along a half cosine."""
+        if self.lr_schedule == "constant" or self.epochs <= 1:
+            return self.lr
+        t = epoch / (self.epochs - 1)
+        decay = 1 - t if self.lr_schedule == "linear" else 0.5 * (1 + math.cos(math.pi * t))
+        return self.lr * (self.lr_final_fraction + (1 - self.lr_final_fraction) * decay)
 
     def __post_init__(self) -> None:
         check_positive_int(self.epochs, "epochs", allow_zero=True)
@@ -80,6 +91,8 @@ class TrainConfig:
             check_positive_int(self.seed, "seed", allow_zero=True)
         check_positive_int(self.keep_checkpoints, "keep_checkpoints")
         check_positive_int(self.valid_batch_size, "valid_batch_size")
+        check_choice(self.lr_schedule, "lr_schedule", ("constant", "linear", "cosine"))
+        check_positive(self.lr_final_fraction, "lr_final_fraction", allow_zero=True)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -304,12 +317,15 @@ def fit(
     while not finished:
         t0 = time.perf_counter()
         model.train()
+        lr = config.lr_at(epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
         total = torch.zeros((), device=device, dtype=torch.float64)
         seen = 0
         batches = epoch_batches(train_t, global_batch, data_gen, device, dtype, shard)
         for step, (batch, global_n, (start, stop)) in enumerate(batches):
             if fused:
-                loss = objective.fused_sgd_step(model, batch, noise_gen, config.lr)
+                loss = objective.fused_sgd_step(model, batch, noise_gen, lr)
             elif ctx.enabled:
                 if global_n < ctx.world_size:  # too few rows left to give every rank one
                     continue
@@ -341,7 +357,7 @@ def fit(
                 f"(lr={config.lr}); try a smaller learning rate. "
                 + (f"The last good checkpoint is {last}." if last else "No checkpoint was written for it.")
             )
-        record: dict[str, Any] = {"phase": phase, "epoch": epoch + 1, "train_loss": train_loss}
+        record: dict[str, Any] = {"phase": phase, "epoch": epoch + 1, "train_loss": train_loss, "lr": lr}
         if valid_t is not None:
             record["valid_loss"] = evaluate_objective(model, objective, valid_t, valid_seed, config.valid_batch_size)
             if valid_metric is not None:
