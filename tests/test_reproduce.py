@@ -1,0 +1,206 @@
+"""The reproduction of Vincent et al. (2010) Table 3: cells, caching, the table, DBN weights, CLI."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import daekit.dbn as dbn_module
+import daekit.stacked as stacked_module
+from daekit.cli import main
+from daekit.dbn import network_from_rbms, pretrain_rbms, train_dbn
+from daekit.reproduce import (BUDGETS, DATASETS, MODELS, PUBLISHED, Budget, cell_path, get_budget, prepare_data,
+                              reproduce_vincent2010, resolve_datasets, resolve_models, run_cell)
+from daekit.stacked import StackedConfig
+
+# a shrunk "small" budget: every model end to end in seconds
+TINY = BUDGETS["small"].replace(name="tiny", widths=(16,), pretrain_epochs=(1,), noise_levels=(0.1, 0.4),
+                                finetune_epochs=3, patience=2, svm_C=(1.0, 10.0), svm_gamma=(1.0,))
+SIZES = (200, 100, 300)
+
+
+@pytest.fixture
+def data_root(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    monkeypatch.setenv("DAEKIT_DATA", str(root))  # nothing is written to the shared data folder
+    return root
+
+
+def _mtimes(out):
+    return {p: p.stat().st_mtime_ns for p in (out / "cells").rglob("*.json")}
+
+
+def test_reproduce_rectangles_end_to_end_then_cached(tmp_path, data_root):
+    out = tmp_path / "results"
+    first = reproduce_vincent2010("rectangles", TINY, out, root=data_root, sizes=SIZES, verbose=0)
+    assert first["computed"] == [["rectangles", m] for m in MODELS] and first["cached"] == []
+    for model in MODELS:
+        cell = json.loads(cell_path(out, "rectangles", model).read_text())
+        assert 0.0 <= cell["test_error"] <= 1.0 and cell["test_ci95"] > 0
+        assert 0.0 <= cell["valid_error"] <= 1.0
+        assert cell["data"]["n_train"] == 200 and cell["data"]["n_test"] == 300
+        assert cell["published"]["error"] == pytest.approx(PUBLISHED["rectangles"][model].error / 100)
+        # the selected grid point is the one with the lowest validation error
+        assert cell["valid_error"] == min(t["valid_error"] for t in cell["trials"])
+        assert not cell_path(out, "rectangles", model).with_suffix(".trials").exists()
+    sda = json.loads(cell_path(out, "rectangles", "SdA-3").read_text())
+    assert len(sda["trials"]) == 2 and sda["noise"] in (0.1, 0.4)
+    saa = json.loads(cell_path(out, "rectangles", "SAA-3").read_text())
+    assert saa["noise"] == 0.0 and len(saa["trials"]) == 1
+    dbn = json.loads(cell_path(out, "rectangles", "DBN-3").read_text())
+    assert len(dbn["trials"]) == 2 and dbn["selected"]["rbm_lr"] in TINY.rbm_lrs
+    svm = json.loads(cell_path(out, "rectangles", "SVMrbf").read_text())
+    assert len(svm["trials"]) == 2 and svm["refit"]["n_fit"] == 300  # refit on train + valid
+
+    table = (out / "table.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| rect |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert len(cells) == 9 and "—" not in cells  # every published and reproduced cell filled
+    assert cells[1] == "2.15 ±0.13" and cells[7].endswith("(10%)")  # published SVMrbf; SdA-3 with its ν
+    assert cells[8].endswith(f"({100 * sda['noise']:.0f}%)")
+    png = (out / "table.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # second call: every cell comes from the cache, nothing is rewritten
+    before = _mtimes(out)
+    t0 = time.perf_counter()
+    second = reproduce_vincent2010("rect", TINY, out, root=data_root, sizes=SIZES, verbose=0)
+    assert time.perf_counter() - t0 < 5
+    assert second["computed"] == [] and len(second["cached"]) == 4
+    assert _mtimes(out) == before
+    # a cached cell made with other settings is refused, not mixed in
+    with pytest.raises(ValueError, match="force"):
+        reproduce_vincent2010("rectangles", TINY.replace(widths=(8,)), out, root=data_root, sizes=SIZES, verbose=0)
+    # --force recomputes only the cells asked for
+    third = reproduce_vincent2010("rectangles", TINY, out, models="svm", force=True, root=data_root, sizes=SIZES,
+                                  verbose=0)
+    assert third["computed"] == [["rectangles", "SVMrbf"]]
+    # the CLI reassembles the table from the cells
+    assert main(["reproduce", "vincent2010", "--out", str(out), "--table-only"]) == 0
+    assert "| rect |" in (out / "table.md").read_text()
+
+
+def test_killed_cell_resumes_at_the_next_grid_point(tmp_path, data_root, monkeypatch):
+    data = prepare_data("rectangles", TINY, root=data_root, sizes=SIZES)
+    real, calls = stacked_module.train_stacked, []
+
+    def failing(*args, **kwargs):
+        calls.append(kwargs)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # killed during the second grid point
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stacked_module, "train_stacked", failing)
+    with pytest.raises(KeyboardInterrupt):
+        run_cell(data, "SdA-3", TINY, out=tmp_path, sizes=SIZES, verbose=0)
+    assert len(list(cell_path(tmp_path, "rectangles", "SdA-3").with_suffix(".trials").glob("*.json"))) == 1
+    calls.clear()
+    monkeypatch.setattr(stacked_module, "train_stacked", lambda *a, **k: calls.append(k) or real(*a, **k))
+    cell = run_cell(data, "SdA-3", TINY, out=tmp_path, sizes=SIZES, verbose=0)
+    assert len(calls) == 1 and len(cell["trials"]) == 2  # only the unfinished grid point ran
+    assert cell_path(tmp_path, "rectangles", "SdA-3").is_file()
+
+
+def test_dbn_weights_come_from_the_rbms(monkeypatch):
+    rng = np.random.default_rng(0)
+    x = (rng.random((120, 30)) < 0.3).astype(np.float32)
+    y = rng.integers(0, 3, 120)
+    rbms, _ = pretrain_rbms(x, (12, 8, 5), epochs=2, seed=1)
+    net = network_from_rbms(rbms, 3)
+    h = x
+    for layer, rbm in zip(net.hidden, rbms):
+        np.testing.assert_array_equal(layer.weight.detach().numpy(), rbm.components_.astype(np.float32))
+        np.testing.assert_array_equal(layer.bias.detach().numpy(), rbm.intercept_hidden_.astype(np.float32))
+        h = rbm.transform(h)  # each RBM was trained on the hidden probabilities of the one below
+    with torch.no_grad():
+        np.testing.assert_allclose(net.features(torch.from_numpy(x)).numpy(), h, rtol=1e-4, atol=1e-5)
+
+    # inside train_dbn: the network handed to fine-tuning starts from the first RBM's weights
+    seen = {}
+    real_finetune, real_from_rbms = dbn_module.finetune, dbn_module.network_from_rbms
+
+    def from_rbms(rbms, n_classes):
+        seen["rbms"] = rbms
+        return real_from_rbms(rbms, n_classes)
+
+    def finetune(network, *args, **kwargs):
+        seen["initial"] = network.hidden[0].weight.detach().clone().numpy()
+        return real_finetune(network, *args, **kwargs)
+
+    monkeypatch.setattr(dbn_module, "network_from_rbms", from_rbms)
+    monkeypatch.setattr(dbn_module, "finetune", finetune)
+    config = StackedConfig(hidden_layer_sizes=(12, 8, 5), pretrain_epochs=2, finetune_epochs=2, patience=1,
+                           device="cpu")
+    result = train_dbn(x[:100], y[:100], x[100:], y[100:], config, n_classes=3)
+    np.testing.assert_array_equal(seen["initial"], seen["rbms"][0].components_.astype(np.float32))
+    assert result.rbms is seen["rbms"] and len(result.finetune_history.records) >= 1
+    assert not np.array_equal(result.network.hidden[0].weight.detach().numpy(), seen["initial"])  # fine-tuned
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        pretrain_rbms(x * 2, (4,))
+
+
+def test_budgets_and_published_numbers():
+    small, paper = BUDGETS["small"], BUDGETS["paper"]
+    assert small.max_train <= 2000 and all(100 <= w <= 300 for w in small.widths)
+    assert max(small.pretrain_epochs) <= 3 and small.finetune_epochs <= 20
+    assert small.n_trials("SVMrbf") == 4 and small.noise_levels == (0.10, 0.25, 0.40)
+    assert small.n_trials("SdA-3") == 12 and small.n_trials("SAA-3") == 4 and small.n_trials("DBN-3") == 8
+    assert paper.max_train is None and paper.widths == (500, 1000)
+    assert set(PUBLISHED) == set(DATASETS) and all(set(row) == set(MODELS) for row in PUBLISHED.values())
+    assert PUBLISHED["mnist-rot-back-image"]["SdA-3"].error == 43.76
+    assert PUBLISHED["mnist-rot-back-image"]["SdA-3"].noise == 0.25
+    assert PUBLISHED["convex"]["SVMrbf"].source.startswith("ICML 2008")
+    assert resolve_datasets("all") == list(DATASETS)
+    assert resolve_datasets("rect,basic") == ["mnist-basic", "rectangles"]
+    assert resolve_models("sda, svm") == ["SVMrbf", "SdA-3"]
+    assert "width ∈ {100, 300}" in small.describe() and "RBM lr ∈ {0.02, 0.2}" in small.describe()
+
+
+@pytest.mark.parametrize("kwargs,parameter", [
+    ({"datasets": "mnist-upside-down"}, "datasets"),
+    ({"datasets": ""}, "datasets"),
+    ({"budget": "huge"}, "budget"),
+    ({"models": "svm,rnn"}, "models"),
+    ({"threads": 0}, "threads"),
+])
+def test_bad_arguments_name_the_parameter(kwargs, parameter, tmp_path):
+    with pytest.raises(ValueError, match=parameter):
+        reproduce_vincent2010(**{"out": tmp_path / "r", **kwargs})
+    assert not (tmp_path / "r").exists()
+
+
+def test_bad_budget_fields_name_the_field():
+    with pytest.raises(ValueError, match="widths"):
+        BUDGETS["small"].replace(widths=())
+    with pytest.raises(ValueError, match="noise_levels"):
+        BUDGETS["small"].replace(noise_levels=(0.5, 1.0))
+    with pytest.raises(ValueError, match="rbm_lrs"):
+        BUDGETS["small"].replace(rbm_lrs=(0.1, -1.0))
+    with pytest.raises(ValueError, match="max_train"):
+        BUDGETS["small"].replace(max_train=0)
+    with pytest.raises(ValueError, match="budget"):
+        get_budget(3)
+    assert isinstance(get_budget("Paper"), Budget)
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["reproduce", "vincent2011"], "invalid choice"),
+    (["reproduce", "vincent2010", "--budget", "huge"], "--budget"),
+    (["reproduce", "vincent2010", "--datasets", "nope"], "datasets"),
+    (["reproduce", "vincent2010", "--models", "rnn"], "models"),
+    (["reproduce", "vincent2010", "--max-test", "0"], "--max-test"),
+    (["reproduce", "vincent2010", "--threads", "two"], "--threads"),
+    (["reproduce"], "paper"),
+])
+def test_cli_bad_flags_exit_2(argv, fragment, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(argv + ["--out", str(tmp_path / "r")])
+    except SystemExit as exc:  # argparse errors
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "r").exists()
