@@ -55,3 +55,6 @@ def classification_error(y_true: Any, y_pred: Any) -> tuple[float, float]:
 from .score import fisher_divergence, relative_fisher_divergence  # noqa: E402
 
 __all__ += ["fisher_divergence", "relative_fisher_divergence"]
+from .sample_metrics import mmd, parzen_log_likelihood, parzen_log_likelihoods, select_parzen_sigma  # noqa: E402
+
+__all__ += ["mmd", "parzen_log_likelihood", "parzen_log_likelihoods", "select_parzen_sigma"]
