@@ -75,3 +75,16 @@ def test_a_dead_rank_stops_the_job_in_bounded_time_and_resume_finishes(tmp_path)
     assert latest_checkpoint(run / "checkpoints", "train").name == "train-0040"
     epochs = [json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert epochs == list(range(1, 41))
+
+
+def test_daekit_sda_and_train_with_nproc_2_run_under_torchrun(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "DAEKIT_DIST_TIMEOUT": "60"}
+    for argv in (["sda", "--data", "digits", "--layers", "16,16", "--noise", "0.2", "--pretrain-epochs", "1",
+                  "--finetune-epochs", "2", "--out", str(tmp_path / "sda"), "--nproc", "2", "--quiet"],
+                 ["train", "--data", "digits", "--hidden", "8", "--epochs", "1", "--out", str(tmp_path / "dae"),
+                  "--nproc", "2", "--quiet", "--no-probe"]):
+        proc = subprocess.run([sys.executable, "-m", "daekit", *argv], env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        out = Path(argv[argv.index("--out") + 1])
+        assert (out / "result.json").is_file() and (out / "model" / "model.safetensors").is_file()
+        assert proc.stdout.count("wrote ") == 1  # rank 0 alone reports

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import CLIError
-from ._args import print_result
+from ._args import add_nproc_flag, launch_with_torchrun, print_result
 
 # flag name (argparse dest) -> (default, help)
 _SETTINGS: dict[str, tuple[Any, str]] = {
@@ -172,6 +172,9 @@ def stacked_config(settings: dict[str, Any]):
 def run(args: argparse.Namespace) -> int:
     settings = resolve_settings(args)
     config = stacked_config(settings)
+    launched = launch_with_torchrun(args)
+    if launched is not None:
+        return launched
     if settings["threads"]:
         import torch
 
@@ -185,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(" ".join(line.strip() for line in str(exc).splitlines())) from None
     result = run_stacked(config, splits, settings["out"], train_size=settings["train_size"],
                          valid_size=settings["valid_size"], resume=settings["resume"])
+    if "rank" in result:  # a torchrun worker other than rank 0: rank 0 reports
+        return 0
     shown = {k: v for k, v in result.items() if not isinstance(v, (dict, list))}
     print_result(settings["out"], shown)
     return 0
@@ -203,4 +208,5 @@ def add_parser(subparsers) -> None:
             p.add_argument(_flag(key), action="store_true", help=help_text)
         else:
             p.add_argument(_flag(key), metavar=key.split("_")[-1].upper(), help=help_text)
+    add_nproc_flag(p)
     p.set_defaults(func=run)
