@@ -13,7 +13,8 @@ def test_fit_on_cuda_trains_and_matches_the_cpu_closely():
     losses = {}
     for device in ("cpu", "cuda"):
         model = DAE(64, 32, generator=torch.Generator().manual_seed(1))
-        history = fit(model, DenoisingObjective(Identity())  # corruption draws differ by device, x, None,
+        # no corruption: masking draws come from NumPy on the CPU and from torch on CUDA
+        history = fit(model, DenoisingObjective(Identity()), x, None,
                       TrainConfig(epochs=2, batch_size=50, lr=0.05, device=device, verbose=0))
         assert next(model.parameters()).device.type == device
         losses[device] = history.train_loss
