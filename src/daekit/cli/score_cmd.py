@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._args import int_list, positive_float, positive_int
+from ._args import int_list, non_negative_int, positive_float, positive_int
 
 OBJECTIVES = ("dsm", "ism", "esm", "annealed")
 
@@ -170,20 +170,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    return _seed(text)
-
-
 def add_parser(subparsers) -> None:
     """Add ``score`` (with the sub-subcommand ``train``) to the ``daekit`` parser."""
     from ..datasets.toy import TOY_DENSITIES
@@ -202,7 +188,7 @@ def add_parser(subparsers) -> None:
     t.add_argument("--sigma", type=positive_float, default=0.1, help="noise level σ of q_σ (default %(default)s)")
     t.add_argument("--epochs", type=positive_int, default=50, help="passes over --n-train samples (default %(default)s)")
     t.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
-    t.add_argument("--seed", type=_seed, default=0)
+    t.add_argument("--seed", type=non_negative_int, default=0)
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.add_argument("--n-train", type=positive_int, default=20000, help="training samples (default %(default)s)")
     t.add_argument("--n-eval", type=positive_int, default=20000, help="fresh samples of q_σ for the metric")
@@ -210,7 +196,7 @@ def add_parser(subparsers) -> None:
     t.add_argument("--lr", type=positive_float, default=3e-3, help="Adam learning rate of the first phase")
     t.add_argument("--hidden", type=int_list, default=[128, 128], help="hidden widths (default 128,128)")
     t.add_argument("--activation", default="silu", choices=sorted(SCORE_ACTIVATIONS))
-    t.add_argument("--fourier-features", type=_non_negative_int, default=64,
+    t.add_argument("--fourier-features", type=non_negative_int, default=64,
                    help="random Fourier features of x (0: plain MLP; default %(default)s)")
     t.add_argument("--fourier-scale", type=positive_float, default=1.0)
     t.add_argument("--trace", default="exact", choices=["exact", "hutchinson"], help="ISM divergence")
