@@ -38,6 +38,27 @@ def test_masking_is_uniform_over_components():
     assert torch.allclose(freq, torch.full((10,), 0.3), atol=0.015)
 
 
+def test_masking_with_tied_keys_still_zeroes_exactly_k(monkeypatch):
+    import numpy as np
+
+    from daekit import corruption
+
+    def tied_keys(n, d, generator):  # every key equal: the k-th smallest is tied in every row
+        return np.zeros((n, d), dtype=np.int32)
+
+    monkeypatch.setattr(corruption, "_int_keys", tied_keys)
+    x = torch.rand(7, 50) + 0.5
+    xt = Masking(0.3)(x, gen())
+    assert torch.all((xt == 0).sum(dim=1) == 15)
+
+
+def test_masking_keeps_the_gradient_path_to_a_leaf_input():
+    x = (torch.rand(3, 40) + 0.5).requires_grad_()
+    xt = Masking(0.25)(x, gen())
+    xt.sum().backward()
+    assert torch.equal(x.grad, (xt != 0).float())
+
+
 def test_bernoulli_masking_fraction():
     x = torch.ones(2000, 500)
     frac = (Masking(0.3, exact=False)(x, gen()) == 0).float().mean().item()
