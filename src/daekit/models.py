@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from .checkpoint import register_model
 from .distributions import get_distribution
+from .scratch import ScratchSpace
 from .utils import check_choice, check_positive_int
 
 __all__ = ["DAEConfig", "DAE", "ACTIVATIONS", "activation_fn", "init_uniform_"]
@@ -68,7 +69,7 @@ class DAEConfig:
 
 
 @register_model
-class DAE(nn.Module):
+class DAE(ScratchSpace, nn.Module):
     """A one-hidden-layer denoising autoencoder.
 
     Parameters: ``W`` (n_hidden, n_visible), hidden bias ``b`` (n_hidden), visible bias ``c``
@@ -141,36 +142,45 @@ class DAE(nn.Module):
     def fused_sgd_step(self, x: Tensor, x_tilde: Tensor, lr: float) -> Tensor:
         """One plain SGD step on :meth:`loss` with the gradient written out by hand.
 
-        Exactly the step autograd + ``torch.optim.SGD`` would take, in the five matrix products a
-        DAE step needs (two forward, three backward; the input needs no gradient), with the
-        weight update accumulated straight into W (``addmm_``) and no autograd graph:
+        Exactly the step autograd + ``torch.optim.SGD`` would take, with no autograd graph and no
+        fresh allocations (work arrays are reused):
 
             a = W x̃ + b,  h = sigmoid(a),  z = W' h + c
             δz = ∂L/∂z = (sigmoid(z) − x) (Bernoulli)  or  2 (z − x) (Gaussian), over the batch mean
             δa = (W'ᵀ δz) ⊙ h ⊙ (1 − h)
-            W ← W − lr (δa x̃ᵀ + [tied] (δz hᵀ)ᵀ),  W' ← W' − lr δz hᵀ,  b ← b − lr Σδa,  c ← c − lr Σδz
+            W ← W − lr (δaᵀ x̃ + [tied] hᵀ δz),  W' ← W' − lr δzᵀ h,  b ← b − lr Σδa,  c ← c − lr Σδz
 
+        With tied weights the two terms of W's gradient are one product, [δa; h]ᵀ [x̃; δz]: four
+        matrix products per step instead of five, and one pass over W for the update instead of two.
+        The work arrays L = [δa; h], R = [x̃; δz] and z are reused from step to step.
         Returns the mean loss of the batch (before the step).
         """
         n = x.shape[0]
         x, x_tilde = x.reshape(n, -1), x_tilde.reshape(n, -1)
-        h = torch.addmm(self.b, x_tilde, self.W.t()).sigmoid_()
-        z = torch.addmm(self.c, h, self.decoder_weight.t())
+        h_dim, d = self.config.n_hidden, self.config.n_visible
+        left, right, z = self._scratch("sgd", [(2 * n, h_dim), (2 * n, d), (n, d)], self.W.dtype, self.W.device)
+        da, h = left[:n], left[n:]
+        right_x, dz = right[:n], right[n:]
+        right_x.copy_(x_tilde)
+        torch.addmm(self.b, right_x, self.W.t(), out=h).sigmoid_()
+        torch.addmm(self.c, h, self.decoder_weight.t(), out=z)
         if self.distribution.name == "bernoulli":
-            loss = (F.softplus(z) - x * z).sum() / n
-            dz = z.sigmoid_().sub_(x).div_(n)
+            loss = (F.softplus(z).sum() - torch.dot(x.reshape(-1), z.view(-1))) / n
+            torch.sigmoid(z, out=dz).sub_(x).div_(n)
         else:
-            dz = z.sub_(x)
+            torch.sub(z, x, out=dz)
             loss = dz.square().sum() / n
             dz.mul_(2.0 / n)
-        da = torch.ops.aten.sigmoid_backward(dz @ self.decoder_weight, h)
+        torch.mm(dz, self.decoder_weight, out=da)
+        torch.ops.aten.sigmoid_backward.grad_input(da, h, grad_input=da)  # δa = δh ⊙ h(1 − h)
         if self.W_prime is None:
-            self.W.addmm_(h.t(), dz, alpha=-lr)
+            self.W.addmm_(left.t(), right, alpha=-lr)
         else:
             self.W_prime.addmm_(dz.t(), h, alpha=-lr)
-        self.W.addmm_(da.t(), x_tilde, alpha=-lr)
-        self.b.sub_(da.sum(0), alpha=lr)
-        self.c.sub_(dz.sum(0), alpha=lr)
+            self.W.addmm_(da.t(), right_x, alpha=-lr)
+        ones = torch.ones(n, dtype=x.dtype, device=x.device)
+        self.b.addmv_(da.t(), ones, alpha=-lr)  # b ← b − lr Σ δa
+        self.c.addmv_(dz.t(), ones, alpha=-lr)
         return loss
 
     def extra_repr(self) -> str:

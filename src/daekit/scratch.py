@@ -1,0 +1,37 @@
+"""Work arrays that hand-written training steps reuse from one step to the next.
+
+A step of a small network at batch 20 spends as long allocating and first-touching its
+temporaries as computing them; keeping them per (batch size, dtype, device) removes that. The
+arrays are scratch space, not state: they are dropped when a module is pickled or copied.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor
+
+__all__ = ["ScratchSpace"]
+
+_ATTR = "_scratch_arrays"
+
+
+class ScratchSpace:
+    """Mixin for an ``nn.Module``: ``self._scratch(key, shapes, dtype, device)`` returns empty
+    tensors of ``shapes``, the same ones on every call with the same arguments."""
+
+    def _scratch(self, key: Any, shapes: Sequence[tuple[int, ...]], dtype: torch.dtype,
+                 device: torch.device) -> tuple[Tensor, ...]:
+        cache = self.__dict__.setdefault(_ATTR, {})
+        full_key = (key, tuple(map(tuple, shapes)), dtype, device)
+        if full_key not in cache:
+            if len(cache) >= 4:  # e.g. a short last batch each epoch: never grow without bound
+                cache.clear()
+            cache[full_key] = tuple(torch.empty(s, dtype=dtype, device=device) for s in shapes)
+        return cache[full_key]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__)
+        state.pop(_ATTR, None)
+        return state
