@@ -23,7 +23,9 @@ from daekit.metrics import classification_error, error_interval
 from daekit.stacked import (
     StackedConfig,
     StackedNetwork,
+    ClassificationObjective,
     classification_error_metric,
+    classification_metrics,
     encode_dataset,
     pretrain_layers,
     train_stacked,
@@ -157,6 +159,53 @@ def test_finetuning_keeps_the_best_validation_parameters(digits):
     assert h.best_score == min(h.valid_score)
     assert classification_error_metric(result.network, (xv, yv)) == pytest.approx(h.best_score, abs=1e-7)
     assert set(result.phase_seconds) == {"pretrain-1", "pretrain-2", "finetune"}
+
+
+def test_fused_finetuning_step_equals_autograd_and_sgd():
+    g = torch.Generator().manual_seed(5)
+    net = StackedNetwork(7, [6, 5, 4], 3, generator=g).double()
+    with torch.no_grad():  # a non-zero output layer, so every delta is exercised
+        net.output.weight.normal_(generator=g)
+        net.output.bias.normal_(generator=g)
+    ref = StackedNetwork(7, [6, 5, 4], 3).double()
+    ref.load_state_dict(net.state_dict())
+    opt = torch.optim.SGD(ref.parameters(), lr=0.3)
+    for step in range(3):
+        x = torch.rand(9, 7, generator=g, dtype=torch.float64)
+        y = torch.randint(0, 3, (9,), generator=g)
+        fused_loss = net.fused_sgd_step(x, y, 0.3)
+        ref_loss = torch.nn.functional.cross_entropy(ref(x), y)
+        opt.zero_grad()
+        ref_loss.backward()
+        opt.step()
+        assert float(fused_loss) == pytest.approx(float(ref_loss), abs=1e-12)
+    for name, value in ref.state_dict().items():
+        assert torch.allclose(net.state_dict()[name], value, rtol=0, atol=1e-12), name
+
+
+def test_fused_and_autograd_finetuning_give_the_same_history(digits):
+    from daekit.train import TrainConfig, fit
+
+    x, y, xv, yv = (torch.as_tensor(a) for a in digits[:4])
+    runs = []
+    for fused in (True, False):
+        net = StackedNetwork(64, [20, 10], 10, generator=torch.Generator().manual_seed(0))
+        h = fit(net, ClassificationObjective(), (x, y), (xv, yv),
+                TrainConfig(epochs=2, batch_size=16, lr=0.2, seed=1, verbose=0, fused=fused),
+                valid_metric=classification_metrics)
+        runs.append((h.train_loss, h.valid_loss, h.valid_score))
+    assert runs[0][2] == runs[1][2]
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-5)
+
+
+def test_classification_metrics_give_the_error_and_the_cross_entropy():
+    net = StackedNetwork(4, [3], 2, generator=torch.Generator().manual_seed(0))
+    x, y = torch.rand(10, 4), torch.tensor([0, 1] * 5)
+    out = classification_metrics(net, (x, y), chunk_size=3)
+    logits = net(x).detach()
+    assert out["score"] == pytest.approx(float((logits.argmax(1) != y).float().mean()))
+    assert out["loss"] == pytest.approx(float(torch.nn.functional.cross_entropy(logits, y)), rel=1e-6)
 
 
 def test_without_pretraining_the_same_network_starts_from_random_init(monkeypatch, digits):

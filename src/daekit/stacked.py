@@ -36,6 +36,7 @@ from .checkpoint import register_model
 from .corruption import Identity, make_corruption
 from .distributions import DISTRIBUTIONS
 from .models import ACTIVATIONS, DAE, activation_fn, init_uniform_
+from .scratch import ScratchSpace
 from .distributed import DistributedContext, init_from_env
 from .train import DenoisingObjective, History, TrainConfig, as_tensors, fit
 from .utils import check_choice, check_positive, check_positive_int, make_generator, peak_rss_mb, resolve_device
@@ -48,6 +49,7 @@ __all__ = [
     "StackedResult",
     "ClassificationObjective",
     "classification_error_metric",
+    "classification_metrics",
     "layer_corruption",
     "encode_dataset",
     "pretrain_layers",
@@ -230,7 +232,7 @@ class StackedNetworkConfig:
 
 
 @register_model
-class StackedNetwork(nn.Module):
+class StackedNetwork(ScratchSpace, nn.Module):
     """A feed-forward classifier: hidden layers h_k = s(W_k h_{k−1} + b_k) and a softmax output
     layer whose logits are W_out h_L + b_out (Vincent et al. 2010, §3.5, Fig. 3 right).
 
@@ -290,6 +292,52 @@ class StackedNetwork(nn.Module):
         """The class logits (N, n_classes); softmax of them is p(y | x)."""
         return self.output(self.features(x))
 
+    @property
+    def supports_fused_sgd(self) -> bool:
+        """Whether :meth:`fused_sgd_step` applies (sigmoid hidden layers)."""
+        return self.config.activation == "sigmoid"
+
+    @torch.no_grad()
+    def fused_sgd_step(self, x: Tensor, y: Tensor, lr: float) -> Tensor:
+        """One plain SGD step on the mean cross-entropy, backpropagation written out by hand.
+
+        Exactly the step autograd + ``torch.optim.SGD`` would take, without an autograd graph,
+        gradient buffers or an optimizer pass; activations and deltas live in reused work arrays:
+
+            h_0 = x,  h_k = sigmoid(h_{k−1} W_kᵀ + b_k),  logits = h_L W_outᵀ + b_out
+            δ_out = (softmax(logits) − onehot(y)) / n
+            δ_{k−1} = (δ_k W_k) ⊙ h_{k−1} ⊙ (1 − h_{k−1})   (with W_k before its update)
+            W_k ← W_k − lr δ_kᵀ h_{k−1},  b_k ← b_k − lr Σ δ_k
+
+        Returns the mean loss of the batch (before the step).
+        """
+        n = x.shape[0]
+        layers = [*self.hidden, self.output]
+        sizes = [layer.out_features for layer in layers]
+        weight = self.output.weight
+        acts = self._scratch("acts", [(n, s) for s in sizes], weight.dtype, weight.device)
+        deltas = self._scratch("deltas", [(n, s) for s in sizes], weight.dtype, weight.device)
+        inputs = [x.reshape(n, -1), *acts[:-1]]
+        for layer, inp, out in zip(layers, inputs, acts):
+            torch.addmm(layer.bias, inp, layer.weight.t(), out=out)
+            if out is not acts[-1]:
+                out.sigmoid_()
+        logits = acts[-1]
+        loss = F.cross_entropy(logits, y)
+        delta = deltas[-1].copy_(torch.softmax(logits, dim=1))
+        delta[torch.arange(n, device=delta.device), y] -= 1.0
+        delta.div_(n)
+        ones = torch.ones(n, dtype=delta.dtype, device=delta.device)
+        for k in range(len(layers) - 1, -1, -1):
+            layer, delta = layers[k], deltas[k]
+            if k > 0:  # the input needs no delta
+                below = deltas[k - 1]
+                torch.mm(delta, layer.weight, out=below)
+                torch.ops.aten.sigmoid_backward.grad_input(below, inputs[k], grad_input=below)
+            layer.weight.addmm_(delta.t(), inputs[k], alpha=-lr)
+            layer.bias.addmv_(delta.t(), ones, alpha=-lr)
+        return loss
+
     def extra_repr(self) -> str:
         sizes = " -> ".join(str(s) for s in [self.config.n_visible, *self.config.hidden_layer_sizes])
         return f"{sizes} -> softmax({self.config.n_classes}), activation={self.config.activation}"
@@ -303,6 +351,14 @@ class ClassificationObjective:
         x, y = batch[0], batch[1]
         return F.cross_entropy(model(x), y)
 
+    def supports_fused(self, model: nn.Module) -> bool:
+        return bool(getattr(model, "supports_fused_sgd", False))
+
+    def fused_sgd_step(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator, lr: float) -> Tensor:
+        """The same step as this objective + backward + plain SGD, written out by hand
+        (:meth:`StackedNetwork.fused_sgd_step`)."""
+        return model.fused_sgd_step(batch[0], batch[1], lr)
+
 
 @torch.no_grad()
 def _chunked(fn: Callable[[Tensor], Tensor], x: Tensor, chunk_size: int) -> Tensor:
@@ -310,13 +366,24 @@ def _chunked(fn: Callable[[Tensor], Tensor], x: Tensor, chunk_size: int) -> Tens
 
 
 def classification_error_metric(model: nn.Module, data: tuple[Tensor, ...], chunk_size: int = 4096) -> float:
-    """Fraction of misclassified examples of ``data = (x, y)`` (``fit``'s ``valid_metric``)."""
+    """Fraction of misclassified examples of ``data = (x, y)``."""
+    return classification_metrics(model, data, chunk_size)["score"]
+
+
+def classification_metrics(model: nn.Module, data: tuple[Tensor, ...], chunk_size: int = 4096) -> dict[str, float]:
+    """``{"score": error rate, "loss": mean cross-entropy}`` of ``data = (x, y)`` from one forward
+    pass (``fit``'s ``valid_metric`` for fine-tuning)."""
     x, y = data[0], data[1]
     was_training = model.training
     model.eval()
-    pred = _chunked(lambda t: model(t).argmax(dim=1), x, chunk_size)
+    errors, loss = 0, 0.0
+    with torch.no_grad():
+        for i in range(0, len(x), chunk_size):
+            logits, labels = model(x[i:i + chunk_size]), y[i:i + chunk_size]
+            errors += int((logits.argmax(dim=1) != labels).sum())
+            loss += float(F.cross_entropy(logits, labels, reduction="sum"))
     model.train(was_training)
-    return float((pred != y).float().mean())
+    return {"score": errors / max(len(x), 1), "loss": loss / max(len(x), 1)}
 
 
 def encode_dataset(encoder: nn.Module, x: Tensor, chunk_size: int = 4096) -> Tensor:
@@ -392,7 +459,7 @@ def finetune(
     early stopping on the classification error of ``valid``; the best parameters are kept."""
     return fit(network, ClassificationObjective(), train, valid, config.finetune_config(valid is not None),
                run_dir=run_dir, phase="finetune", resume=resume,
-               valid_metric=classification_error_metric if valid is not None else None, callbacks=callbacks,
+               valid_metric=classification_metrics if valid is not None else None, callbacks=callbacks,
                distributed=distributed)
 
 

@@ -15,7 +15,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -228,7 +228,7 @@ def fit(
     run_dir: str | os.PathLike | None = None,
     phase: str = "train",
     resume: bool = False,
-    valid_metric: Callable[[nn.Module, tuple[Tensor, ...]], float] | None = None,
+    valid_metric: Callable[[nn.Module, tuple[Tensor, ...]], float | Mapping[str, float]] | None = None,
     callbacks: Sequence[Callable[[dict[str, Any], nn.Module], None]] = (),
     distributed: DistributedContext | None = None,
 ) -> History:
@@ -245,7 +245,9 @@ def fit(
     resume : continue from the newest complete checkpoint of ``phase`` in ``run_dir``; the result
         is identical to an uninterrupted run with the same seed.
     valid_metric : (model, valid) -> float, lower is better (e.g. classification error); used for
-        early stopping and for choosing the best parameters instead of the validation loss.
+        early stopping and for choosing the best parameters instead of the validation loss. It may
+        instead return ``{"score": float, "loss": float}`` to give the validation loss from the
+        same pass over ``valid`` (then ``objective`` is not evaluated on it).
     callbacks : each called as ``callback(record, model)`` after every epoch.
     distributed : a :class:`~daekit.distributed.DistributedContext`; None joins the job torchrun
         describes in the environment (a single process when there is none). With several ranks,
@@ -310,7 +312,7 @@ def fit(
     shard = ctx.shard if ctx.enabled else None
     global_batch = config.batch_size * ctx.world_size
     steps_per_epoch = math.ceil(n / config.batch_size)
-    check_every = 1 if device.type == "cpu" else 50
+    check_every = 50  # steps between NaN checks (each one is a host sync on an accelerator)
     bar = tqdm(total=config.epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch, desc=phase,
                unit="batch", disable=config.verbose < 1 or finished or not ctx.is_main, leave=False, mininterval=0.5)
     epoch = start_epoch
@@ -340,7 +342,7 @@ def fit(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-            total += loss.detach() * len(batch[0])
+            total.add_(loss.detach(), alpha=len(batch[0]))
             seen += len(batch[0])
             if not ctx.enabled and (step + 1) % check_every == 0 and not torch.isfinite(total):
                 break  # (with several ranks the NaN reaches every rank through the all-reduce)
@@ -359,9 +361,14 @@ def fit(
             )
         record: dict[str, Any] = {"phase": phase, "epoch": epoch + 1, "train_loss": train_loss, "lr": lr}
         if valid_t is not None:
-            record["valid_loss"] = evaluate_objective(model, objective, valid_t, valid_seed, config.valid_batch_size)
             if valid_metric is not None:
-                record["valid_score"] = float(valid_metric(model, valid_t))
+                measured = valid_metric(model, valid_t)
+                if isinstance(measured, Mapping):  # the score and the loss from one pass
+                    record["valid_loss"], record["valid_score"] = float(measured["loss"]), float(measured["score"])
+                else:
+                    record["valid_score"] = float(measured)
+            if "valid_loss" not in record:
+                record["valid_loss"] = evaluate_objective(model, objective, valid_t, valid_seed, config.valid_batch_size)
         score = record.get("valid_score", record.get("valid_loss", train_loss))
         if history.best_score is None or score < history.best_score - config.min_delta:
             history.best_score, history.best_epoch, bad_epochs = score, epoch + 1, 0
