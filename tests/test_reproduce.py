@@ -8,9 +8,11 @@ import pytest
 import torch
 
 import daekit.dbn as dbn_module
+import daekit.reproduce as reproduce_module
 import daekit.stacked as stacked_module
 from daekit.cli import main
 from daekit.dbn import network_from_rbms, pretrain_rbms, train_dbn
+from daekit.rbm import RBM
 from daekit.reproduce import (BUDGETS, DATASETS, MODELS, PUBLISHED, Budget, cell_path, get_budget, prepare_data,
                               reproduce_vincent2010, resolve_datasets, resolve_models, run_cell)
 from daekit.stacked import StackedConfig
@@ -103,16 +105,25 @@ def test_killed_cell_resumes_at_the_next_grid_point(tmp_path, data_root, monkeyp
     assert cell_path(tmp_path, "rectangles", "SdA-3").is_file()
 
 
-def test_dbn_weights_come_from_the_rbms(monkeypatch):
+def _rbm_weight_bias(rbm):
+    if isinstance(rbm, RBM):
+        return rbm.weight.detach().numpy(), rbm.hidden_bias.detach().numpy()
+    return rbm.components_.astype(np.float32), rbm.intercept_hidden_.astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["daekit", "sklearn"])
+def test_dbn_weights_come_from_the_rbms(monkeypatch, kind):
     rng = np.random.default_rng(0)
     x = (rng.random((120, 30)) < 0.3).astype(np.float32)
     y = rng.integers(0, 3, 120)
-    rbms, _ = pretrain_rbms(x, (12, 8, 5), epochs=2, seed=1)
+    rbms, _ = pretrain_rbms(x, (12, 8, 5), epochs=2, seed=1, rbm=kind)
+    assert all(isinstance(r, RBM) == (kind == "daekit") for r in rbms)
     net = network_from_rbms(rbms, 3)
     h = x
     for layer, rbm in zip(net.hidden, rbms):
-        np.testing.assert_array_equal(layer.weight.detach().numpy(), rbm.components_.astype(np.float32))
-        np.testing.assert_array_equal(layer.bias.detach().numpy(), rbm.intercept_hidden_.astype(np.float32))
+        w, b = _rbm_weight_bias(rbm)
+        np.testing.assert_array_equal(layer.weight.detach().numpy(), w)
+        np.testing.assert_array_equal(layer.bias.detach().numpy(), b)
         h = rbm.transform(h)  # each RBM was trained on the hidden probabilities of the one below
     with torch.no_grad():
         np.testing.assert_allclose(net.features(torch.from_numpy(x)).numpy(), h, rtol=1e-4, atol=1e-5)
@@ -133,12 +144,12 @@ def test_dbn_weights_come_from_the_rbms(monkeypatch):
     monkeypatch.setattr(dbn_module, "finetune", finetune)
     config = StackedConfig(hidden_layer_sizes=(12, 8, 5), pretrain_epochs=2, finetune_epochs=2, patience=1,
                            device="cpu")
-    result = train_dbn(x[:100], y[:100], x[100:], y[100:], config, n_classes=3)
-    np.testing.assert_array_equal(seen["initial"], seen["rbms"][0].components_.astype(np.float32))
+    result = train_dbn(x[:100], y[:100], x[100:], y[100:], config, n_classes=3, rbm=kind)
+    np.testing.assert_array_equal(seen["initial"], _rbm_weight_bias(seen["rbms"][0])[0])
     assert result.rbms is seen["rbms"] and len(result.finetune_history.records) >= 1
     assert not np.array_equal(result.network.hidden[0].weight.detach().numpy(), seen["initial"])  # fine-tuned
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        pretrain_rbms(x * 2, (4,))
+        pretrain_rbms(x * 2, (4,), rbm=kind)
 
 
 def test_budgets_and_published_numbers():
@@ -155,7 +166,13 @@ def test_budgets_and_published_numbers():
     assert resolve_datasets("all") == list(DATASETS)
     assert resolve_datasets("rect,basic") == ["mnist-basic", "rectangles"]
     assert resolve_models("sda, svm") == ["SVMrbf", "SdA-3"]
-    assert "width ∈ {100, 300}" in small.describe() and "RBM lr ∈ {0.02, 0.2}" in small.describe()
+    assert "width ∈ {100, 300}" in small.describe() and "RBM lr ∈ {0.05, 0.1}" in small.describe()
+    assert small.rbm == paper.rbm == "daekit" and "centred" in small.describe()
+    assert "PCD" in small.replace(rbm="sklearn").describe()
+    # the RBM implementation is part of DBN-3's cell settings, so cells of the other one are not reused
+    assert small.model_settings("DBN-3")["rbm"] == "daekit"
+    assert small.replace(rbm="sklearn").model_settings("DBN-3") != small.model_settings("DBN-3")
+    assert reproduce_module._RBM_KINDS == dbn_module.RBM_KINDS
 
 
 @pytest.mark.parametrize("kwargs,parameter", [
@@ -178,6 +195,8 @@ def test_bad_budget_fields_name_the_field():
         BUDGETS["small"].replace(noise_levels=(0.5, 1.0))
     with pytest.raises(ValueError, match="rbm_lrs"):
         BUDGETS["small"].replace(rbm_lrs=(0.1, -1.0))
+    with pytest.raises(ValueError, match="rbm"):
+        BUDGETS["small"].replace(rbm="torch")
     with pytest.raises(ValueError, match="max_train"):
         BUDGETS["small"].replace(max_train=0)
     with pytest.raises(ValueError, match="budget"):
