@@ -175,6 +175,19 @@ def test_budgets_and_published_numbers():
     assert reproduce_module._RBM_KINDS == dbn_module.RBM_KINDS
 
 
+def test_paper_budget_scales_finetuning_to_a_minimum_number_of_updates():
+    paper, small = BUDGETS["paper"], BUDGETS["paper"].replace(finetune_min_updates=None)
+    assert paper.finetune_schedule(10_000) == (60, 10)        # 60 epochs × 500 updates already ≥ 30 000
+    assert paper.finetune_schedule(1_000) == (600, 100)       # rectangles: 50 updates per epoch
+    assert paper.finetune_schedule(6_500) == (93, 16)         # convex: 325 updates per epoch, ×1.54
+    assert small.finetune_schedule(1_000) == (60, 10)
+    assert "finetune_min_updates" in paper.model_settings("SdA-3")
+    assert "finetune_min_updates" not in BUDGETS["small"].model_settings("SdA-3")  # old cells stay valid
+    assert "30000 updates" in paper.describe()
+    with pytest.raises(ValueError, match="finetune_min_updates"):
+        paper.replace(finetune_min_updates=0)
+
+
 @pytest.mark.parametrize("kwargs,parameter", [
     ({"datasets": "mnist-upside-down"}, "datasets"),
     ({"datasets": ""}, "datasets"),
