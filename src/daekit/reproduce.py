@@ -529,17 +529,15 @@ def _stacked_config(budget: Budget, width: int, epochs: int, noise: float, devic
 def _evaluate_network(network, data: ReproData) -> dict[str, float]:
     import torch
 
-    from .stacked import _predict
-
-    from .stacked import classification_metrics
+    from .stacked import _predict, classification_metrics
 
     device = next(network.parameters()).device
     with torch.no_grad():
-        valid_error, _ = _errors(data.y_valid, _predict(network, data.x_valid, device))
+        # one pass over validation gives the error and the cross-entropy that breaks grid ties
+        valid = classification_metrics(network, (torch.as_tensor(data.x_valid, device=device),
+                                                 torch.as_tensor(data.y_valid, device=device)))
         test_error, half = _errors(data.y_test, _predict(network, data.x_test, device))
-        valid = (torch.as_tensor(data.x_valid, device=device), torch.as_tensor(data.y_valid, device=device))
-        valid_loss = classification_metrics(network, valid)["loss"]
-    return {"valid_error": valid_error, "valid_loss": valid_loss, "test_error": test_error, "test_ci95": half}
+    return {"valid_error": valid["score"], "valid_loss": valid["loss"], "test_error": test_error, "test_ci95": half}
 
 
 def _run_network(model: str, data: ReproData, budget: Budget, cache: _TrialCache, device: str,
