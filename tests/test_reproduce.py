@@ -86,7 +86,7 @@ def test_reproduce_rectangles_end_to_end_then_cached(tmp_path, data_root):
 
 def test_killed_cell_resumes_at_the_next_grid_point(tmp_path, data_root, monkeypatch):
     data = prepare_data("rectangles", TINY, root=data_root, sizes=SIZES)
-    real, calls = stacked_module.train_stacked, []
+    real, calls = stacked_module.finetune, []
 
     def failing(*args, **kwargs):
         calls.append(kwargs)
@@ -94,15 +94,72 @@ def test_killed_cell_resumes_at_the_next_grid_point(tmp_path, data_root, monkeyp
             raise KeyboardInterrupt  # killed during the second grid point
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(stacked_module, "train_stacked", failing)
+    monkeypatch.setattr(stacked_module, "finetune", failing)
     with pytest.raises(KeyboardInterrupt):
         run_cell(data, "SdA-3", TINY, out=tmp_path, sizes=SIZES, verbose=0)
     assert len(list(cell_path(tmp_path, "rectangles", "SdA-3").with_suffix(".trials").glob("*.json"))) == 1
     calls.clear()
-    monkeypatch.setattr(stacked_module, "train_stacked", lambda *a, **k: calls.append(k) or real(*a, **k))
+    monkeypatch.setattr(stacked_module, "finetune", lambda *a, **k: calls.append(k) or real(*a, **k))
     cell = run_cell(data, "SdA-3", TINY, out=tmp_path, sizes=SIZES, verbose=0)
     assert len(calls) == 1 and len(cell["trials"]) == 2  # only the unfinished grid point ran
     assert cell_path(tmp_path, "rectangles", "SdA-3").is_file()
+
+
+@pytest.mark.parametrize("model", ["SdA-3", "DBN-3"])
+def test_finetuning_rates_share_one_pretrained_stack(tmp_path, data_root, monkeypatch, model):
+    budget = TINY.replace(finetune_lrs=(0.3, 0.05), noise_levels=(0.25,), rbm_lrs=(0.05,))
+    data = prepare_data("rectangles", budget, root=data_root, sizes=SIZES)
+    pretrained = []
+    for module, name in ((stacked_module, "pretrain_layers"), (dbn_module, "pretrain_rbms")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, **k: pretrained.append(1) or _real(*a, **k))
+    cell = run_cell(data, model, budget, verbose=0)
+    assert len(pretrained) == 1 and len(cell["trials"]) == 2  # one stack, two fine-tunings
+    first, second = cell["trials"]
+    assert [t["params"]["finetune_lr"] for t in cell["trials"]] == [0.3, 0.05]
+    assert not first["pretraining_shared"] and second["pretraining_shared"]
+    assert any(k.startswith(("pretrain-", "rbm-")) for k in first["phase_seconds"])
+    assert set(second["phase_seconds"]) == {"finetune"}  # the pretraining time is counted once
+    assert first["valid_error"] != second["valid_error"] or first["valid_loss"] != second["valid_loss"]
+
+    # each grid point is exactly the network train_stacked / train_dbn gives for its settings:
+    # fine-tuning a copy leaves the shared stack untouched
+    for trial in cell["trials"]:
+        lr = trial["params"]["finetune_lr"]
+        config = reproduce_module._stacked_config(budget, 16, 1, 0.0 if model == "DBN-3" else 0.25, lr, "cpu", 0,
+                                                  len(data.x_train))
+        if model == "DBN-3":
+            result = train_dbn(data.x_train, data.y_train, data.x_valid, data.y_valid, config, rbm_learning_rate=0.05,
+                               rbm_batch_size=budget.rbm_batch_size, n_classes=2)
+        else:
+            result = stacked_module.train_stacked(data.x_train, data.y_train, data.x_valid, data.y_valid, config,
+                                                  n_classes=2)
+        expected = reproduce_module._evaluate_network(result.network, data)
+        assert trial["valid_loss"] == pytest.approx(expected["valid_loss"], rel=1e-5)
+        assert trial["test_error"] == pytest.approx(expected["test_error"])
+
+
+def test_a_diverged_finetuning_is_recorded_and_never_selected(tmp_path, data_root, monkeypatch):
+    from daekit.train import NonFiniteLossError
+
+    budget = TINY.replace(finetune_lrs=(0.3, 100.0), noise_levels=(0.25,))
+    data = prepare_data("rectangles", budget, root=data_root, sizes=SIZES)
+    real = stacked_module.finetune
+
+    def finetune(network, train, valid, config, **kwargs):
+        if config.finetune_learning_rate == 100.0:
+            raise NonFiniteLossError("the training loss became nan")
+        return real(network, train, valid, config, **kwargs)
+
+    monkeypatch.setattr(stacked_module, "finetune", finetune)
+    cell = run_cell(data, "SdA-3", budget, out=tmp_path, verbose=0)
+    diverged = cell["trials"][1]
+    assert "nan" in diverged["diverged"] and diverged["valid_error"] == 1.0 and diverged["test_error"] is None
+    assert cell["selected"]["finetune_lr"] == 0.3 and cell["test_error"] is not None
+    json.loads(cell_path(tmp_path, "rectangles", "SdA-3").read_text())  # strict JSON, no NaN/inf
+    # every grid point diverged: an error, not a cell
+    with pytest.raises(NonFiniteLossError, match="every grid point"):
+        run_cell(data, "SdA-3", budget.replace(finetune_lrs=(100.0,)), verbose=0)
 
 
 def _rbm_weight_bias(rbm):
@@ -184,6 +241,10 @@ def test_paper_budget_scales_finetuning_to_a_minimum_number_of_updates():
     assert "finetune_min_updates" in paper.model_settings("SdA-3")
     assert "finetune_min_updates" not in BUDGETS["small"].model_settings("SdA-3")  # old cells stay valid
     assert "30000 updates" in paper.describe()
+    # the fine-tuning learning rate is a grid axis of the paper budget; one rate keeps the old key
+    assert paper.n_trials("SdA-3") == 2 * 2 * 3 * len(paper.finetune_lrs) and len(paper.finetune_lrs) > 1
+    assert "finetune_lrs" in paper.model_settings("SAA-3") and "finetune_lr" in BUDGETS["small"].model_settings("SAA-3")
+    assert "fine-tuning lr ∈ {0.5, 1, 2}" in paper.describe()
     with pytest.raises(ValueError, match="finetune_min_updates"):
         paper.replace(finetune_min_updates=0)
 
@@ -210,6 +271,8 @@ def test_bad_budget_fields_name_the_field():
         BUDGETS["small"].replace(rbm_lrs=(0.1, -1.0))
     with pytest.raises(ValueError, match="rbm"):
         BUDGETS["small"].replace(rbm="torch")
+    with pytest.raises(ValueError, match="finetune_lrs"):
+        BUDGETS["small"].replace(finetune_lrs=())
     with pytest.raises(ValueError, match="max_train"):
         BUDGETS["small"].replace(max_train=0)
     with pytest.raises(ValueError, match="budget"):

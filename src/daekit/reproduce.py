@@ -14,12 +14,13 @@ selected model is reported with its 95% interval (:func:`daekit.metrics.classifi
   (denoising) autoencoders, then fine-tuned with early stopping on the validation error
   (:func:`daekit.stacked.train_stacked`). Masking noise ν ∈ {0.10, 0.25, 0.40} (the destroyed
   fraction, the same for every layer) is chosen on validation for SdA-3; ν = 0 for SAA-3. Grid
-  over the layer width and the pretraining epochs.
+  over the layer width, the pretraining epochs and the fine-tuning learning rate (every
+  fine-tuning learning rate starts from the same pretrained stack, trained once).
 * **DBN-3** — three RBMs (daekit's own, :mod:`daekit.rbm`: CD-1 with momentum, weight decay and
   centred gradients; scikit-learn's ``BernoulliRBM`` with ``Budget.rbm="sklearn"``) pretrained
   greedily, each on the hidden probabilities of the one below, loaded into the same network and
-  fine-tuned the same way (:func:`daekit.dbn.train_dbn`). Same grid over width and pretraining
-  epochs, and the RBMs' learning rate.
+  fine-tuned the same way (:func:`daekit.dbn.train_dbn`). Same grid over width, pretraining
+  epochs and fine-tuning learning rate, and the RBMs' learning rate.
 
 Budgets (:data:`BUDGETS`; ``Budget`` fields give the exact grids): ``"small"`` runs every data set
 in minutes on a CPU (training set subsampled to 2 000, reduced grids); ``"paper"`` uses the full
@@ -203,7 +204,7 @@ class Budget:
     n_layers: int = 3
     batch_size: int = 20
     pretrain_lr: float = 0.01
-    finetune_lr: float = 0.1
+    finetune_lrs: tuple[float, ...] = (0.1,)
     rbm_lrs: tuple[float, ...] = (0.05,)
     rbm_batch_size: int = 10
     rbm: str = "daekit"
@@ -231,9 +232,9 @@ class Budget:
         object.__setattr__(self, "rbm_lrs", _tuple(self.rbm_lrs, "rbm_lrs", float, 0.0, False))
         if self.rbm not in _RBM_KINDS:
             raise ValueError(f"rbm must be one of {list(_RBM_KINDS)}, got {self.rbm!r}")
-        for key in ("pretrain_lr", "finetune_lr"):
-            (value,) = _tuple((getattr(self, key),), key, float, 0.0, False)
-            object.__setattr__(self, key, value)
+        (value,) = _tuple((self.pretrain_lr,), "pretrain_lr", float, 0.0, False)
+        object.__setattr__(self, "pretrain_lr", value)
+        object.__setattr__(self, "finetune_lrs", _tuple(self.finetune_lrs, "finetune_lrs", float, 0.0, False))
 
     def replace(self, **changes: Any) -> "Budget":
         """A copy with some fields changed (validated)."""
@@ -250,7 +251,12 @@ class Budget:
                     "svm_grid_max_train": self.svm_grid_max_train}
         common = {"widths": list(self.widths), "pretrain_epochs": list(self.pretrain_epochs),
                   "n_layers": self.n_layers, "finetune_epochs": self.finetune_epochs, "patience": self.patience,
-                  "batch_size": self.batch_size, "finetune_lr": self.finetune_lr}
+                  "batch_size": self.batch_size}
+        # one fine-tuning learning rate keeps the key of the cells computed before it became a grid
+        if len(self.finetune_lrs) == 1:
+            common["finetune_lr"] = self.finetune_lrs[0]
+        else:
+            common["finetune_lrs"] = list(self.finetune_lrs)
         if self.finetune_min_updates is not None:
             common["finetune_min_updates"] = self.finetune_min_updates
         if model == "DBN-3":
@@ -269,7 +275,7 @@ class Budget:
     def n_trials(self, model: str) -> int:
         if model == "SVMrbf":
             return len(self.svm_C) * len(self.svm_gamma)
-        n = len(self.widths) * len(self.pretrain_epochs)
+        n = len(self.widths) * len(self.pretrain_epochs) * len(self.finetune_lrs)
         if model == "DBN-3":
             return n * len(self.rbm_lrs)
         return n * len(self.noise_levels) if model == "SdA-3" else n
@@ -289,7 +295,7 @@ class Budget:
                 f"{{{', '.join(f'{v:g}' for v in self.noise_levels)}}} (SAA-3 ν = 0); SGD batch {self.batch_size}, "
                 f"pretraining lr {self.pretrain_lr:g} (DBN-3: RBM lr ∈ {{{', '.join(f'{v:g}' for v in self.rbm_lrs)}}}, "
                 f"batch {self.rbm_batch_size}, {rbm}), "
-                f"fine-tuning lr {self.finetune_lr:g} for ≤ {self.finetune_epochs} epochs, early stopping "
+                f"fine-tuning lr ∈ {{{', '.join(f'{v:g}' for v in self.finetune_lrs)}}} (from one pretrained stack) for ≤ {self.finetune_epochs} epochs, early stopping "
                 f"(patience {self.patience}) on validation error"
                 + (f" (both scaled up to at least {self.finetune_min_updates} updates on small training sets)"
                    if self.finetune_min_updates else "")
@@ -322,12 +328,12 @@ BUDGETS: dict[str, Budget] = {
         name="small", max_train=2000, max_valid=2000, max_test=None,
         svm_C=(1.0, 10.0), svm_gamma=(0.5, 2.0), svm_grid_max_train=None,
         widths=(100, 300), pretrain_epochs=(2, 3), finetune_epochs=20, patience=5,
-        batch_size=20, pretrain_lr=0.05, finetune_lr=0.3, rbm_lrs=(0.05, 0.1), rbm_batch_size=10),
+        batch_size=20, pretrain_lr=0.05, finetune_lrs=(0.3,), rbm_lrs=(0.05, 0.1), rbm_batch_size=10),
     "paper": Budget(
         name="paper", max_train=None, max_valid=None, max_test=None,
         svm_C=(0.1, 1.0, 10.0, 100.0), svm_gamma=(0.25, 0.5, 1.0, 2.0, 4.0), svm_grid_max_train=10_000,
         widths=(500, 1000), pretrain_epochs=(15, 30), finetune_epochs=60, patience=10, finetune_min_updates=30_000,
-        batch_size=20, pretrain_lr=0.05, finetune_lr=0.1, rbm_lrs=(0.01, 0.05), rbm_batch_size=10),
+        batch_size=20, pretrain_lr=0.05, finetune_lrs=(0.5, 1.0, 2.0), rbm_lrs=(0.01, 0.05), rbm_batch_size=10),
 }
 
 
@@ -471,6 +477,14 @@ def _errors(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     return float(error), float(half)
 
 
+def _selection_key(record: dict[str, Any]) -> tuple[float, float]:
+    """Grid points compare by validation error; ties (common with 200 validation examples) go
+    to the lower validation cross-entropy (records from before it was kept: first in grid order;
+    diverged ones: last)."""
+    loss = record.get("valid_loss", 0.0)
+    return record["valid_error"], math.inf if loss is None else loss
+
+
 def _run_svm(data: ReproData, budget: Budget, cache: _TrialCache, verbose: int) -> dict[str, Any]:
     from sklearn.svm import SVC
 
@@ -495,9 +509,7 @@ def _run_svm(data: ReproData, budget: Budget, cache: _TrialCache, verbose: int) 
             _log(verbose, f"    SVMrbf C={c:g} γ={g:g}·scale: valid {100 * record['valid_error']:.2f}% "
                           f"({record['seconds']:.1f}s)")
             trials.append(record)
-    # ties in validation error (common with 200 validation examples) go to the lower validation
-    # cross-entropy; records from before it was kept tie to the first in grid order
-    best = min(trials, key=lambda r: (r["valid_error"], r.get("valid_loss", 0.0)))
+    best = min(trials, key=_selection_key)
     t0 = time.perf_counter()
     x_fit = np.concatenate([data.x_train, data.x_valid])
     y_fit = np.concatenate([data.y_train, data.y_valid])
@@ -512,8 +524,8 @@ def _run_svm(data: ReproData, budget: Budget, cache: _TrialCache, verbose: int) 
             "noise": None}
 
 
-def _stacked_config(budget: Budget, width: int, epochs: int, noise: float, device: str, verbose: int,
-                    n_train: int):
+def _stacked_config(budget: Budget, width: int, epochs: int, noise: float, finetune_lr: float, device: str,
+                    verbose: int, n_train: int):
     from .stacked import StackedConfig
 
     finetune_epochs, patience = budget.finetune_schedule(n_train)
@@ -521,9 +533,61 @@ def _stacked_config(budget: Budget, width: int, epochs: int, noise: float, devic
         hidden_layer_sizes=(width,) * budget.n_layers, corruption="masking", noise_levels=noise,
         tied_weights=True, reconstruction="bernoulli", pretrain=True, pretrain_epochs=epochs,
         pretrain_learning_rate=budget.pretrain_lr, finetune_epochs=finetune_epochs,
-        finetune_learning_rate=budget.finetune_lr, batch_size=budget.batch_size, optimizer="sgd",
+        finetune_learning_rate=finetune_lr, batch_size=budget.batch_size, optimizer="sgd",
         early_stopping=True, patience=patience, seed=budget.seed, device=device,
         verbose=max(0, verbose - 1))
+
+
+def _pretrained_network(model: str, data: ReproData, budget: Budget, config, rbm_lr: float):
+    """The stack of ``model`` pretrained without labels (DAEs, or RBMs for DBN-3), as a
+    classifier with a zero output layer; and the seconds per pretraining phase."""
+    import torch
+
+    from .dbn import network_from_rbms, pretrain_rbms
+    from .stacked import StackedNetwork, pretrain_layers
+    from .utils import resolve_device
+
+    if model == "DBN-3":
+        rbms, seconds = pretrain_rbms(data.x_train, config.hidden_layer_sizes, epochs=config.pretrain_epochs,
+                                      learning_rate=rbm_lr, batch_size=budget.rbm_batch_size, seed=config.seed,
+                                      rbm=budget.rbm, device=str(resolve_device(config.device)),
+                                      verbose=config.verbose)
+        return network_from_rbms(rbms, data.n_classes), seconds
+    x = torch.as_tensor(data.x_train, device=resolve_device(config.device))
+    encoders, _, seconds = pretrain_layers(x, config)
+    return StackedNetwork.from_pretrained(encoders, data.n_classes), seconds
+
+
+def _finetuned_record(base, data: ReproData, config) -> dict[str, Any]:
+    """Fine-tune a copy of the pretrained ``base`` with ``config`` and evaluate it. A learning
+    rate that drives the loss to NaN/inf gives a record marked ``diverged`` with validation error
+    1 (it can never be selected), instead of ending the whole grid."""
+    import copy
+
+    import torch
+
+    from .stacked import finetune
+    from .train import NonFiniteLossError
+
+    device = next(base.parameters()).device
+    network = copy.deepcopy(base)
+    t0 = time.perf_counter()
+    try:
+        history = finetune(network, (torch.as_tensor(data.x_train, device=device),
+                                     torch.as_tensor(data.y_train, device=device)),
+                           (torch.as_tensor(data.x_valid, device=device), torch.as_tensor(data.y_valid, device=device)),
+                           config)
+    except NonFiniteLossError as err:
+        return {"valid_error": 1.0, "valid_loss": None, "test_error": None, "test_ci95": None,
+                "diverged": str(err), "best_epoch": None, "finetune_epochs_run": None, "stopped_early": None,
+                "finetune_seconds": time.perf_counter() - t0}
+    seconds = time.perf_counter() - t0
+    network.eval()
+    # the test error of every grid point is recorded for inspection; selection uses the
+    # validation error only
+    return {**_evaluate_network(network, data), "best_epoch": history.best_epoch,
+            "finetune_epochs_run": len(history.records), "stopped_early": bool(history.stopped_early),
+            "finetune_seconds": seconds}
 
 
 def _evaluate_network(network, data: ReproData) -> dict[str, float]:
@@ -542,47 +606,46 @@ def _evaluate_network(network, data: ReproData) -> dict[str, float]:
 
 def _run_network(model: str, data: ReproData, budget: Budget, cache: _TrialCache, device: str,
                  verbose: int) -> dict[str, Any]:
-    from .dbn import train_dbn
-    from .stacked import train_stacked
+    from .train import NonFiniteLossError
 
-    # the third grid axis: ν for SdA-3 (0 for SAA-3), the RBM learning rate for DBN-3
+    # the third grid axis: ν for SdA-3 (0 for SAA-3), the RBM learning rate for DBN-3; every
+    # fine-tuning learning rate starts from the same pretrained stack, trained once
     third = budget.rbm_lrs if model == "DBN-3" else budget.noise_levels if model == "SdA-3" else (0.0,)
     third_name = "rbm_lr" if model == "DBN-3" else "noise"
     trials = []
     for width in budget.widths:
         for epochs in budget.pretrain_epochs:
             for value in third:
-                params: dict[str, Any] = {"width": width, "pretrain_epochs": epochs, third_name: value}
-                noise = value if model != "DBN-3" else 0.0
-                key = _trial_key(params)
-                record = cache.get(key)
-                if record is None:
-                    t0 = time.perf_counter()
-                    config = _stacked_config(budget, width, epochs, noise, device, verbose, len(data.x_train))
-                    if model == "DBN-3":
-                        result = train_dbn(data.x_train, data.y_train, data.x_valid, data.y_valid, config,
-                                           rbm=budget.rbm, rbm_learning_rate=value,
-                                           rbm_batch_size=budget.rbm_batch_size,
-                                           n_classes=data.n_classes)
-                    else:
-                        result = train_stacked(data.x_train, data.y_train, data.x_valid, data.y_valid, config,
-                                               n_classes=data.n_classes)
-                    history = result.finetune_history
-                    # the test error of every grid point is recorded for inspection; selection
-                    # uses the validation error only
-                    record = {"params": params, **_evaluate_network(result.network, data),
-                              "best_epoch": history.best_epoch, "finetune_epochs_run": len(history.records),
-                              "stopped_early": bool(history.stopped_early),
-                              "phase_seconds": {k: round(v, 3) for k, v in result.phase_seconds.items()},
-                              "seconds": time.perf_counter() - t0}
-                    cache.put(key, record)
-                shown = " ".join(f"{k}={v:g}" for k, v in params.items())
-                _log(verbose, f"    {model} {shown}: valid {100 * record['valid_error']:.2f}% "
-                              f"(best epoch {record['best_epoch']}, {record['seconds']:.1f}s)")
-                trials.append(record)
-    # ties in validation error (common with 200 validation examples) go to the lower validation
-    # cross-entropy; records from before it was kept tie to the first in grid order
-    best = min(trials, key=lambda r: (r["valid_error"], r.get("valid_loss", 0.0)))
+                base, pretrain_seconds = None, {}
+                for lr in budget.finetune_lrs:
+                    params: dict[str, Any] = {"width": width, "pretrain_epochs": epochs, third_name: value,
+                                              "finetune_lr": lr}
+                    key = _trial_key(params)
+                    record = cache.get(key)
+                    if record is None:
+                        config = _stacked_config(budget, width, epochs, value if model != "DBN-3" else 0.0, lr,
+                                                 device, verbose, len(data.x_train))
+                        shared = base is not None
+                        if base is None:
+                            base, pretrain_seconds = _pretrained_network(model, data, budget, config, value)
+                        result = _finetuned_record(base, data, config)
+                        finetune_seconds = result.pop("finetune_seconds")
+                        # the first fine-tuning of a stack carries its pretraining time, so the
+                        # seconds of the records add up to the work done
+                        phases = {} if shared else dict(pretrain_seconds)
+                        phases["finetune"] = finetune_seconds
+                        record = {"params": params, **result,
+                                  "phase_seconds": {k: round(v, 3) for k, v in phases.items()},
+                                  "pretraining_shared": shared, "seconds": sum(phases.values())}
+                        cache.put(key, record)
+                    shown = " ".join(f"{k}={v:g}" for k, v in params.items())
+                    state = "diverged" if record.get("diverged") else f"best epoch {record['best_epoch']}"
+                    _log(verbose, f"    {model} {shown}: valid {100 * record['valid_error']:.2f}% "
+                                  f"({state}, {record['seconds']:.1f}s)")
+                    trials.append(record)
+    best = min(trials, key=_selection_key)
+    if best.get("diverged"):
+        raise NonFiniteLossError(f"{model} on {data.name}: fine-tuning diverged at every grid point")
     return {"selected": best["params"], "valid_error": best["valid_error"], "test_error": best["test_error"],
             "test_ci95": best["test_ci95"], "trials": trials,
             "noise": best["params"].get("noise") if model != "DBN-3" else None}
@@ -676,8 +739,9 @@ def _selected(cell: dict[str, Any]) -> str:
         return f"C={s['C']:g}, γ={s['gamma']:.3g}"
     text = f"{s['width']}×{cell['settings']['grid']['n_layers']}, {s['pretrain_epochs']} ep"
     if "rbm_lr" in s:
-        text += f", lr={s['rbm_lr']:g}"
-    return text + (f", ν={s['noise']:g}" if "noise" in s else "")
+        text += f", RBM lr={s['rbm_lr']:g}"
+    text += f", ν={s['noise']:g}" if "noise" in s else ""
+    return text + (f", fine-tune lr={s['finetune_lr']:g}" if "finetune_lr" in s else "")
 
 
 def _markdown(cells: dict[str, dict[str, dict[str, Any]]]) -> str:
