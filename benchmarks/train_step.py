@@ -1,6 +1,7 @@
 """Training-step throughput of a tied sigmoid DAE against the matrix-multiply ceiling.
 
-For each layer shape and batch size, in one run and interleaved (best of --rounds):
+For each layer shape and batch size, in one run, the three measured in turn for --rounds rounds
+(the order rotating from round to round):
   ceiling  the five matrix products of one step alone (two forward, three backward), timed with
            preallocated outputs: the speed no implementation can pass on this machine;
   daekit   ``daekit.fit`` on a DAE with masking noise (the public API: batching, corruption,
@@ -8,6 +9,11 @@ For each layer shape and batch size, in one run and interleaved (best of --round
   plain    a plain PyTorch loop: autograd, torch.optim.SGD, Bernoulli masking by rand_like.
 
     python benchmarks/train_step.py [--quick] [--threads N]
+
+A ratio is taken within each round (ceiling / daekit, plain / daekit: measurements a few seconds
+apart see the same load from other jobs) and the table gives the median over the rounds with the
+range; examples/s are medians too. On a shared machine this is far steadier than comparing the
+best times of separate runs, whose load differs.
 
 Prints a table and appends one JSON line to benchmarks/results/train_step.jsonl.
 """
@@ -18,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -103,14 +110,14 @@ def load_inputs(n: int, n_in: int) -> torch.Tensor:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer steps and one round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="fewer steps and (unless --rounds) 3 rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per cell (default 7; ratios: median over rounds)")
     parser.add_argument("--batches", default="1,20,128,512")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    rounds = 1 if args.quick else args.rounds
+    rounds = args.rounds or (3 if args.quick else 7)
     batches = [int(b) for b in args.batches.split(",")]
     shapes = [(784, 1000), (1000, 1000)]
     rows = []
@@ -121,32 +128,45 @@ def main() -> None:
             if args.quick:
                 steps = max(steps // 4, 10)
             data = load_inputs(steps * batch, n_in)
-            best = {"ceiling": float("inf"), "daekit": float("inf"), "plain": float("inf")}
-            for _ in range(rounds):
-                best["ceiling"] = min(best["ceiling"], ceiling_seconds_per_step(batch, n_in, n_hidden, steps))
-                best["daekit"] = min(best["daekit"], daekit_seconds_per_step(data, batch, n_hidden, steps))
-                best["plain"] = min(best["plain"], plain_seconds_per_step(data, batch, n_hidden, steps))
-            row = {"layer": f"{n_in}->{n_hidden}", "batch": batch,
-                   **{f"{k}_examples_per_s": batch / v for k, v in best.items()},
-                   "daekit_fraction_of_ceiling": best["ceiling"] / best["daekit"],
-                   "plain_fraction_of_ceiling": best["ceiling"] / best["plain"],
-                   "daekit_over_plain": best["plain"] / best["daekit"]}
+            timers = {"ceiling": lambda: ceiling_seconds_per_step(batch, n_in, n_hidden, steps),
+                      "daekit": lambda: daekit_seconds_per_step(data, batch, n_hidden, steps),
+                      "plain": lambda: plain_seconds_per_step(data, batch, n_hidden, steps)}
+            seconds = {name: [] for name in timers}
+            for r in range(rounds):
+                names = list(timers)
+                for name in names[r % 3:] + names[:r % 3]:
+                    seconds[name].append(timers[name]())
+            ceiling_share = [c / d for c, d in zip(seconds["ceiling"], seconds["daekit"])]
+            plain_share = [c / p for c, p in zip(seconds["ceiling"], seconds["plain"])]
+            speedup = [p / d for p, d in zip(seconds["plain"], seconds["daekit"])]
+            row = {"layer": f"{n_in}->{n_hidden}", "batch": batch, "rounds": rounds,
+                   **{f"{k}_examples_per_s": batch / statistics.median(v) for k, v in seconds.items()},
+                   "daekit_fraction_of_ceiling": statistics.median(ceiling_share),
+                   "daekit_fraction_of_ceiling_range": [min(ceiling_share), max(ceiling_share)],
+                   "plain_fraction_of_ceiling": statistics.median(plain_share),
+                   "daekit_over_plain": statistics.median(speedup),
+                   "daekit_over_plain_range": [min(speedup), max(speedup)],
+                   "seconds_per_step": seconds}
             rows.append(row)
             print(f"{row['layer']:>10} batch {batch:>4}: ceiling {row['ceiling_examples_per_s']:9.0f}/s  "
                   f"daekit {row['daekit_examples_per_s']:9.0f}/s ({row['daekit_fraction_of_ceiling']:.0%})  "
                   f"plain {row['plain_examples_per_s']:9.0f}/s ({row['plain_fraction_of_ceiling']:.0%})  "
-                  f"daekit/plain {row['daekit_over_plain']:.2f}x", flush=True)
+                  f"daekit/plain {row['daekit_over_plain']:.2f}x (medians of {rounds} rounds)", flush=True)
     machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                "threads": torch.get_num_threads(), "torch": torch.__version__, "python": sys.version.split()[0]}
     try:
         machine["cpu"] = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line)
     except (OSError, StopIteration):
         pass
-    print("\n| layer | batch | ceiling ex/s | daekit ex/s | daekit / ceiling | plain / ceiling | daekit / plain |")
+    print("\n| layer | batch | ceiling ex/s | daekit ex/s | daekit / ceiling (range) | plain / ceiling "
+          "| daekit / plain (range) |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
+        lo, hi = r["daekit_fraction_of_ceiling_range"]
+        slo, shi = r["daekit_over_plain_range"]
         print(f"| {r['layer']} | {r['batch']} | {r['ceiling_examples_per_s']:.0f} | {r['daekit_examples_per_s']:.0f} | "
-              f"{r['daekit_fraction_of_ceiling']:.0%} | {r['plain_fraction_of_ceiling']:.0%} | {r['daekit_over_plain']:.2f}x |")
+              f"{r['daekit_fraction_of_ceiling']:.0%} ({lo:.0%}–{hi:.0%}) | {r['plain_fraction_of_ceiling']:.0%} | "
+              f"{r['daekit_over_plain']:.2f}x ({slo:.2f}–{shi:.2f}) |")
     print(f"\nmachine: {machine}")
     RESULTS.mkdir(exist_ok=True)
     with open(RESULTS / "train_step.jsonl", "a") as f:
