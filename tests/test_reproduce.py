@@ -84,6 +84,66 @@ def test_reproduce_rectangles_end_to_end_then_cached(tmp_path, data_root):
     assert "| rect |" in (out / "table.md").read_text()
 
 
+def test_cells_on_other_data_are_not_mixed_into_a_row(tmp_path, data_root):
+    out = tmp_path / "results"
+    reproduce_vincent2010("rectangles", TINY, out, models="svm", root=data_root, sizes=SIZES, verbose=0)
+    path = cell_path(out, "rectangles", "SVMrbf")
+    cell = json.loads(path.read_text())
+    cell["data"]["sha256"] = "0" * 64  # as if computed on data of another recipe or seed
+    path.write_text(json.dumps(cell))
+    with pytest.raises(ValueError, match="other data"):
+        reproduce_vincent2010("rectangles", TINY, out, models="saa", root=data_root, sizes=SIZES, verbose=0)
+    assert not cell_path(out, "rectangles", "SAA-3").exists()
+    # recomputing the stale cell itself is allowed
+    again = reproduce_vincent2010("rectangles", TINY, out, models="svm", force=True, root=data_root, sizes=SIZES,
+                                  verbose=0)
+    assert again["computed"] == [["rectangles", "SVMrbf"]]
+    assert json.loads(path.read_text())["data"]["sha256"] != "0" * 64
+
+
+def test_a_grid_point_on_other_data_is_recomputed(tmp_path):
+    settings = {"paper": "vincent2010", "grid": {"widths": [8]}}
+    old = reproduce_module._TrialCache(tmp_path, settings, "a" * 64)
+    old.put("k", {"valid_error": 0.1})
+    assert reproduce_module._TrialCache(tmp_path, settings, "a" * 64).get("k")["valid_error"] == 0.1
+    assert reproduce_module._TrialCache(tmp_path, settings, "b" * 64).get("k") is None
+    assert reproduce_module._TrialCache(tmp_path, {**settings, "grid": {}}, "a" * 64).get("k") is None
+    # a record written before the data hash was stored is matched on its settings alone
+    (tmp_path / "legacy.json").write_text(json.dumps({"valid_error": 0.2, "settings": settings}))
+    assert reproduce_module._TrialCache(tmp_path, settings, "b" * 64).get("legacy")["valid_error"] == 0.2
+
+
+def test_committed_paper_cells_still_match_the_paper_budget(tmp_path):
+    """The paper-budget cells kept in the repository (computed over several sessions) must stay
+    reusable by ``daekit reproduce --budget paper --out benchmarks/results/vincent2010_paper``: a
+    change to the paper budget that would orphan them fails here, not hours into a run."""
+    import shutil
+    from pathlib import Path
+
+    from daekit.reproduce import assemble_table, read_cells
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "vincent2010_paper"
+    cells = read_cells(folder)
+    assert cells, f"no finished cells under {folder}"
+    paper = BUDGETS["paper"]
+    for dataset, row in cells.items():
+        for model, cell in row.items():
+            assert cell["budget"] == "paper"
+            assert cell["settings"] == reproduce_module._cell_settings(dataset, paper, model, None), (dataset, model)
+            assert len(cell["trials"]) == paper.n_trials(model)
+            assert cell["valid_error"] == min(t["valid_error"] for t in cell["trials"] if not t.get("diverged"))
+    for trial in (folder / "cells").rglob("*.trials/*.json"):
+        dataset, model = trial.parent.parent.name, trial.parent.name[:-len(".trials")]
+        stored = json.loads(trial.read_text())["settings"]
+        assert stored == reproduce_module._cell_settings(dataset, paper, model, None), trial
+    copy = tmp_path / "paper"
+    shutil.copytree(folder / "cells", copy / "cells")
+    md, _ = assemble_table(copy)
+    table = md.read_text()
+    for dataset in cells:
+        assert f"| {reproduce_module.DATASET_LABELS[dataset]} |" in table
+
+
 def test_killed_cell_resumes_at_the_next_grid_point(tmp_path, data_root, monkeypatch):
     data = prepare_data("rectangles", TINY, root=data_root, sizes=SIZES)
     real, calls = stacked_module.finetune, []
