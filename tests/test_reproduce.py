@@ -84,6 +84,26 @@ def test_reproduce_rectangles_end_to_end_then_cached(tmp_path, data_root):
     assert "| rect |" in (out / "table.md").read_text()
 
 
+@pytest.mark.slow
+def test_cli_small_budget_on_rectangles_fills_every_cell(tmp_path, data_root, capsys):
+    """The real ``--budget small`` (not a shrunk one) on the full rectangles set, through the CLI:
+    what the issue's CI check runs (about two minutes on one core)."""
+    out = tmp_path / "results"
+    assert main(["reproduce", "vincent2010", "--datasets", "rect", "--budget", "small", "--out", str(out),
+                 "--quiet"]) == 0
+    assert "computed 4 cells" in capsys.readouterr().out
+    row = next(line for line in (out / "table.md").read_text().splitlines() if line.startswith("| rect |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert len(cells) == 9 and "—" not in cells
+    small = BUDGETS["small"]
+    for model in MODELS:
+        cell = json.loads(cell_path(out, "rectangles", model).read_text())
+        assert cell["budget"] == "small" and len(cell["trials"]) == small.n_trials(model)
+        assert cell["data"]["n_train"] == 1000 and cell["data"]["n_valid"] == 200 and cell["data"]["n_test"] == 50000
+        # far better than chance (50%) on the two-class rectangles, as every model is at this budget
+        assert cell["test_error"] < 0.15, (model, cell["test_error"])
+
+
 def test_cells_on_other_data_are_not_mixed_into_a_row(tmp_path, data_root):
     out = tmp_path / "results"
     reproduce_vincent2010("rectangles", TINY, out, models="svm", root=data_root, sizes=SIZES, verbose=0)
