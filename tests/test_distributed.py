@@ -52,6 +52,9 @@ def test_two_processes_equal_one_process_with_double_batch(tmp_path):
         torch.testing.assert_close(b[k], a[k], rtol=1e-5, atol=1e-6)
     lines = (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2]  # rank 0 alone wrote them
+    # each rank tore its gloo group down before interpreter shutdown (left to finalisation,
+    # gloo's threads can end a finished run in SIGABRT)
+    assert [(tmp_path / "two" / f"group-alive-at-exit-{r}").read_text() for r in (0, 1)] == ["False", "False"]
 
 
 def test_a_dead_rank_stops_the_job_in_bounded_time_and_resume_finishes(tmp_path):

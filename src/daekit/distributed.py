@@ -11,6 +11,7 @@ not depend on the number of processes (N ranks × batch b equals 1 process × ba
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import os
 from dataclasses import dataclass
@@ -74,7 +75,18 @@ def init_from_env(device: torch.device, timeout_s: float | None = None) -> Distr
         if device.type == "cuda":
             torch.cuda.set_device(local_rank)
         dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout))
+        if backend == "gloo":
+            atexit.register(_destroy_process_group)
     return DistributedContext(rank, world, local_rank)
+
+
+def _destroy_process_group() -> None:
+    """Tear the gloo group down while the interpreter is still whole. Left to interpreter
+    finalisation, gloo's worker threads outlive the objects they hold and the process can end in
+    ``std::terminate`` (SIGABRT) after a successful run. The teardown is local: it does not wait
+    for the other ranks, so it is safe after a peer has died."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def rank_device(device: torch.device, ctx: DistributedContext) -> torch.device:
