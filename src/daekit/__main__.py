@@ -1,5 +1,11 @@
+import os
 import sys
 
 from .cli import main
 
-sys.exit(main())
+code = main()
+if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # a torchrun rank
+    from .distributed import end_rank_process
+
+    end_rank_process(code)
+sys.exit(code)
