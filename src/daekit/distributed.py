@@ -82,10 +82,10 @@ def init_from_env(device: torch.device, timeout_s: float | None = None) -> Distr
 
 
 def _destroy_process_group() -> None:
-    """Tear the gloo group down while the interpreter is still whole. Left to interpreter
-    finalisation, gloo's worker threads outlive the objects they hold and the process can end in
-    ``std::terminate`` (SIGABRT) after a successful run. The teardown is local: it does not wait
-    for the other ranks, so it is safe after a peer has died."""
+    """Tear the gloo group down before interpreter finalisation (local: it does not wait for the
+    other ranks, so it is safe after a peer has died). Only a partial guard against the shutdown
+    SIGABRT described in :func:`end_rank_process`: a DistributedDataParallel wrapper keeps the
+    group, and its worker threads, alive past this call."""
     if dist.is_initialized():
         dist.destroy_process_group()
 
