@@ -21,20 +21,14 @@ Prints a table and appends one JSON line to benchmarks/results/train_step.jsonl.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from _report import append_result, machine_info
 from daekit import DAE, DenoisingObjective, Masking, TrainConfig, fit
-
-RESULTS = Path(__file__).with_name("results")
 
 
 def ceiling_seconds_per_step(batch: int, n_in: int, n_hidden: int, steps: int) -> float:
@@ -152,12 +146,7 @@ def main() -> None:
                   f"daekit {row['daekit_examples_per_s']:9.0f}/s ({row['daekit_fraction_of_ceiling']:.0%})  "
                   f"plain {row['plain_examples_per_s']:9.0f}/s ({row['plain_fraction_of_ceiling']:.0%})  "
                   f"daekit/plain {row['daekit_over_plain']:.2f}x (medians of {rounds} rounds)", flush=True)
-    machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-               "threads": torch.get_num_threads(), "torch": torch.__version__, "python": sys.version.split()[0]}
-    try:
-        machine["cpu"] = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line)
-    except (OSError, StopIteration):
-        pass
+    machine = machine_info()
     print("\n| layer | batch | ceiling ex/s | daekit ex/s | daekit / ceiling (range) | plain / ceiling "
           "| daekit / plain (range) |")
     print("|---|---|---|---|---|---|---|")
@@ -168,10 +157,7 @@ def main() -> None:
               f"{r['daekit_fraction_of_ceiling']:.0%} ({lo:.0%}–{hi:.0%}) | {r['plain_fraction_of_ceiling']:.0%} | "
               f"{r['daekit_over_plain']:.2f}x ({slo:.2f}–{shi:.2f}) |")
     print(f"\nmachine: {machine}")
-    RESULTS.mkdir(exist_ok=True)
-    with open(RESULTS / "train_step.jsonl", "a") as f:
-        f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "quick": args.quick, "machine": machine,
-                            "rows": rows}) + "\n")
+    append_result("train_step", {"quick": args.quick, "machine": machine, "rows": rows})
 
 
 if __name__ == "__main__":

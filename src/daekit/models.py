@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from .checkpoint import register_model
 from .distributions import get_distribution
+from .precision import add_matmul_, matmul_into
 from .scratch import ScratchSpace
 from .utils import check_choice, check_positive_int
 
@@ -139,7 +140,7 @@ class DAE(ScratchSpace, nn.Module):
         return self.config.activation == "sigmoid"
 
     @torch.no_grad()
-    def fused_sgd_step(self, x: Tensor, x_tilde: Tensor, lr: float) -> Tensor:
+    def fused_sgd_step(self, x: Tensor, x_tilde: Tensor, lr: float, compute_dtype: torch.dtype | None = None) -> Tensor:
         """One plain SGD step on :meth:`loss` with the gradient written out by hand.
 
         Exactly the step autograd + ``torch.optim.SGD`` would take, with no autograd graph and no
@@ -153,6 +154,9 @@ class DAE(ScratchSpace, nn.Module):
         With tied weights the two terms of W's gradient are one product, [δa; h]ᵀ [x̃; δz]: four
         matrix products per step instead of five, and one pass over W for the update instead of two.
         The work arrays L = [δa; h], R = [x̃; δz] and z are reused from step to step.
+        ``compute_dtype`` (e.g. ``torch.bfloat16``) computes the four products in that precision
+        from a copy of the weights made at the start of the step; all else stays in the weights'
+        dtype (:mod:`daekit.precision`).
         Returns the mean loss of the batch (before the step).
         """
         n = x.shape[0]
@@ -161,9 +165,18 @@ class DAE(ScratchSpace, nn.Module):
         left, right, z = self._scratch("sgd", [(2 * n, h_dim), (2 * n, d), (n, d)], self.W.dtype, self.W.device)
         da, h = left[:n], left[n:]
         right_x, dz = right[:n], right[n:]
+        low = compute_dtype if compute_dtype not in (None, self.W.dtype) else None
+        W, W_dec = self.W, self.decoder_weight
+        if low is not None:  # this step's weights, rounded once for all its products
+            weights = [p for p in (self.W, self.W_prime) if p is not None]
+            copies = self._scratch("low", [tuple(p.shape) for p in weights], low, self.W.device)
+            for copy, p in zip(copies, weights):
+                copy.copy_(p)
+            W = copies[0]
+            W_dec = W.t() if self.W_prime is None else copies[1]
         right_x.copy_(x_tilde)
-        torch.addmm(self.b, right_x, self.W.t(), out=h).sigmoid_()
-        torch.addmm(self.c, h, self.decoder_weight.t(), out=z)
+        matmul_into(h, right_x, W.t(), self.b).sigmoid_()
+        matmul_into(z, h, W_dec.t(), self.c)
         if self.distribution.name == "bernoulli":
             loss = (F.softplus(z).sum() - torch.dot(x.reshape(-1), z.view(-1))) / n
             torch.sigmoid(z, out=dz).sub_(x).div_(n)
@@ -171,13 +184,13 @@ class DAE(ScratchSpace, nn.Module):
             torch.sub(z, x, out=dz)
             loss = dz.square().sum() / n
             dz.mul_(2.0 / n)
-        torch.mm(dz, self.decoder_weight, out=da)
+        matmul_into(da, dz, W_dec)
         torch.ops.aten.sigmoid_backward.grad_input(da, h, grad_input=da)  # δa = δh ⊙ h(1 − h)
         if self.W_prime is None:
-            self.W.addmm_(left.t(), right, alpha=-lr)
+            add_matmul_(self.W, left.t(), right, -lr, low)
         else:
-            self.W_prime.addmm_(dz.t(), h, alpha=-lr)
-            self.W.addmm_(da.t(), right_x, alpha=-lr)
+            add_matmul_(self.W_prime, dz.t(), h, -lr, low)
+            add_matmul_(self.W, da.t(), right_x, -lr, low)
         ones = torch.ones(n, dtype=x.dtype, device=x.device)
         self.b.addmv_(da.t(), ones, alpha=-lr)  # b ← b − lr Σ δa
         self.c.addmv_(dz.t(), ones, alpha=-lr)

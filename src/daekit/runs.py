@@ -24,7 +24,8 @@ from .datasets.sources import load_dataset
 from .models import DAE
 from .distributed import init_from_env, rank_device
 from .train import DenoisingObjective, TrainConfig, evaluate_objective, fit
-from .utils import check_positive_int, peak_rss_mb, resolve_device
+from .precision import PRECISIONS
+from .utils import check_choice, check_positive_int, peak_rss_mb, resolve_device
 from .viz import image_shape, plot_filters, plot_image_rows
 
 __all__ = ["DAERunConfig", "train_dae_run"]
@@ -48,6 +49,7 @@ class DAERunConfig:
     valid_size: int = 10000
     seed: int = 0
     device: str = "auto"
+    precision: str = "float32"
     probe: bool = True
     probe_size: int = 10000
     verbose: int = 1
@@ -56,6 +58,7 @@ class DAERunConfig:
         check_positive_int(self.hidden, "hidden")
         check_positive_int(self.valid_size, "valid_size", allow_zero=True)
         make_corruption(self.corruption)
+        check_choice(self.precision, "precision", PRECISIONS)
 
 
 def _linear_probe(model: DAE, split, config: DAERunConfig, device: torch.device) -> dict[str, Any]:
@@ -120,7 +123,7 @@ def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = F
     corruption = make_corruption(config.corruption)
     train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
                                optimizer=config.optimizer, momentum=config.momentum, seed=config.seed,
-                               device=str(device), verbose=config.verbose)
+                               device=str(device), verbose=config.verbose, precision=config.precision)
     t_train = time.perf_counter()
     history = fit(model, DenoisingObjective(corruption), x_train, x_valid, train_config, run_dir=out,
                   phase="train", resume=resume, distributed=ctx)

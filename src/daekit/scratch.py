@@ -26,7 +26,7 @@ class ScratchSpace:
         cache = self.__dict__.setdefault(_ATTR, {})
         full_key = (key, tuple(map(tuple, shapes)), dtype, device)
         if full_key not in cache:
-            if len(cache) >= 4:  # e.g. a short last batch each epoch: never grow without bound
+            if len(cache) >= 6:  # e.g. a short last batch each epoch: never grow without bound
                 cache.clear()
             cache[full_key] = tuple(torch.empty(s, dtype=dtype, device=device) for s in shapes)
         return cache[full_key]

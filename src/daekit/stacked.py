@@ -36,6 +36,7 @@ from .checkpoint import register_model
 from .corruption import Identity, make_corruption
 from .distributions import DISTRIBUTIONS
 from .models import ACTIVATIONS, DAE, activation_fn, init_uniform_
+from .precision import PRECISIONS, add_matmul_, matmul_into
 from .scratch import ScratchSpace
 from .distributed import DistributedContext, init_from_env
 from .train import DenoisingObjective, History, TrainConfig, as_tensors, fit
@@ -112,7 +113,8 @@ class StackedConfig:
     ``reconstruction`` is the first layer's reconstruction distribution ("bernoulli" cross-entropy
     for inputs in [0, 1], "gaussian" squared error, or "auto": bernoulli when the training inputs
     lie in [0, 1], else gaussian); the upper layers reconstruct sigmoid outputs in [0, 1] with the
-    cross-entropy.
+    cross-entropy. ``precision`` ("float32" or "bfloat16") is that of the training steps' matrix
+    products in pretraining and fine-tuning (:mod:`daekit.precision`).
     """
 
     hidden_layer_sizes: tuple[int, ...] = (1000, 1000, 1000)
@@ -133,6 +135,7 @@ class StackedConfig:
     device: str = "auto"
     verbose: int = 0
     encode_chunk_size: int = 4096
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
         sizes = self.hidden_layer_sizes
@@ -171,6 +174,7 @@ class StackedConfig:
         resolve_device(self.device)
         self.verbose = check_positive_int(self.verbose, "verbose", allow_zero=True)
         self.encode_chunk_size = check_positive_int(self.encode_chunk_size, "encode_chunk_size")
+        check_choice(self.precision, "precision", PRECISIONS)
 
     @property
     def n_layers(self) -> int:
@@ -189,14 +193,14 @@ class StackedConfig:
         """The :class:`TrainConfig` of pretraining layer ``k`` (0-based)."""
         return TrainConfig(epochs=self.pretrain_epochs, batch_size=self.batch_size, lr=self.pretrain_learning_rate,
                            optimizer=self.optimizer, early_stopping=False, seed=self.seed + _PRETRAIN_SEED + k + 1,
-                           device=self.device, verbose=self.verbose)
+                           device=self.device, verbose=self.verbose, precision=self.precision)
 
     def finetune_config(self, has_valid: bool) -> TrainConfig:
         """The :class:`TrainConfig` of supervised fine-tuning."""
         return TrainConfig(epochs=self.finetune_epochs, batch_size=self.batch_size, lr=self.finetune_learning_rate,
                            optimizer=self.optimizer, early_stopping=self.early_stopping and has_valid,
                            patience=self.patience, seed=self.seed + _FINETUNE_SEED, device=self.device,
-                           verbose=self.verbose)
+                           verbose=self.verbose, precision=self.precision)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -298,7 +302,7 @@ class StackedNetwork(ScratchSpace, nn.Module):
         return self.config.activation == "sigmoid"
 
     @torch.no_grad()
-    def fused_sgd_step(self, x: Tensor, y: Tensor, lr: float) -> Tensor:
+    def fused_sgd_step(self, x: Tensor, y: Tensor, lr: float, compute_dtype: torch.dtype | None = None) -> Tensor:
         """One plain SGD step on the mean cross-entropy, backpropagation written out by hand.
 
         Exactly the step autograd + ``torch.optim.SGD`` would take, without an autograd graph,
@@ -309,6 +313,9 @@ class StackedNetwork(ScratchSpace, nn.Module):
             δ_{k−1} = (δ_k W_k) ⊙ h_{k−1} ⊙ (1 − h_{k−1})   (with W_k before its update)
             W_k ← W_k − lr δ_kᵀ h_{k−1},  b_k ← b_k − lr Σ δ_k
 
+        ``compute_dtype`` (e.g. ``torch.bfloat16``) computes the matrix products in that precision
+        from copies of the weights made at the start of the step; all else stays in the weights'
+        dtype (:mod:`daekit.precision`).
         Returns the mean loss of the batch (before the step).
         """
         n = x.shape[0]
@@ -317,9 +324,14 @@ class StackedNetwork(ScratchSpace, nn.Module):
         weight = self.output.weight
         acts = self._scratch("acts", [(n, s) for s in sizes], weight.dtype, weight.device)
         deltas = self._scratch("deltas", [(n, s) for s in sizes], weight.dtype, weight.device)
+        low = compute_dtype if compute_dtype not in (None, weight.dtype) else None
+        weights = [layer.weight for layer in layers]
+        if low is not None:  # this step's weights, rounded once for all their products
+            copies = self._scratch("low", [tuple(w.shape) for w in weights], low, weight.device)
+            weights = [c.copy_(w) for c, w in zip(copies, weights)]
         inputs = [x.reshape(n, -1), *acts[:-1]]
-        for layer, inp, out in zip(layers, inputs, acts):
-            torch.addmm(layer.bias, inp, layer.weight.t(), out=out)
+        for layer, w, inp, out in zip(layers, weights, inputs, acts):
+            matmul_into(out, inp, w.t(), layer.bias)
             if out is not acts[-1]:
                 out.sigmoid_()
         logits = acts[-1]
@@ -332,9 +344,9 @@ class StackedNetwork(ScratchSpace, nn.Module):
             layer, delta = layers[k], deltas[k]
             if k > 0:  # the input needs no delta
                 below = deltas[k - 1]
-                torch.mm(delta, layer.weight, out=below)
+                matmul_into(below, delta, weights[k])
                 torch.ops.aten.sigmoid_backward.grad_input(below, inputs[k], grad_input=below)
-            layer.weight.addmm_(delta.t(), inputs[k], alpha=-lr)
+            add_matmul_(layer.weight, delta.t(), inputs[k], -lr, low)
             layer.bias.addmv_(delta.t(), ones, alpha=-lr)
         return loss
 
@@ -354,10 +366,11 @@ class ClassificationObjective:
     def supports_fused(self, model: nn.Module) -> bool:
         return bool(getattr(model, "supports_fused_sgd", False))
 
-    def fused_sgd_step(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator, lr: float) -> Tensor:
+    def fused_sgd_step(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator, lr: float,
+                       compute_dtype: torch.dtype | None = None) -> Tensor:
         """The same step as this objective + backward + plain SGD, written out by hand
         (:meth:`StackedNetwork.fused_sgd_step`)."""
-        return model.fused_sgd_step(batch[0], batch[1], lr)
+        return model.fused_sgd_step(batch[0], batch[1], lr, compute_dtype)
 
 
 @torch.no_grad()

@@ -13,6 +13,8 @@ import json
 import math
 import os
 import time
+import warnings
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -25,6 +27,7 @@ from tqdm.auto import tqdm
 from ._atomic import atomic_write_bytes
 from .checkpoint import latest_checkpoint, prune_checkpoints, save_checkpoint_dir
 from .data import OutOfCoreArray, epoch_batches, is_out_of_core
+from .precision import PRECISIONS, bfloat16_is_native, compute_dtype
 from .distributed import DistributedContext, ObjectiveModule, ShardedCorruption, init_from_env, rank_device
 from .utils import check_choice, check_positive, check_positive_int, make_generator, resolve_device
 
@@ -66,6 +69,7 @@ class TrainConfig:
     fused: bool = True
     lr_schedule: str = "constant"
     lr_final_fraction: float = 0.01
+    precision: str = "float32"
 
     def lr_at(self, epoch: int) -> float:
         """The learning rate of ``epoch`` (0-based): constant, or decayed from ``lr`` to
@@ -93,6 +97,7 @@ class TrainConfig:
         check_positive_int(self.valid_batch_size, "valid_batch_size")
         check_choice(self.lr_schedule, "lr_schedule", ("constant", "linear", "cosine"))
         check_positive(self.lr_final_fraction, "lr_final_fraction", allow_zero=True)
+        check_choice(self.precision, "precision", PRECISIONS)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,11 +144,12 @@ class DenoisingObjective:
     def supports_fused(self, model: nn.Module) -> bool:
         return bool(getattr(model, "supports_fused_sgd", False))
 
-    def fused_sgd_step(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator, lr: float) -> Tensor:
+    def fused_sgd_step(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator, lr: float,
+                       compute_dtype: torch.dtype | None = None) -> Tensor:
         """The same step as ``objective`` + backward + plain SGD, with the model's hand-written
         gradient (:meth:`daekit.models.DAE.fused_sgd_step`); same corruption draws."""
         x = batch[0]
-        return model.fused_sgd_step(x, self.corruption(x, generator), lr)
+        return model.fused_sgd_step(x, self.corruption(x, generator), lr, compute_dtype)
 
 
 def as_tensors(data: Any, device: torch.device | str = "cpu", dtype: torch.dtype | None = None) -> tuple[Tensor, ...]:
@@ -254,6 +260,11 @@ def fit(
         ``config.batch_size`` is the per-rank batch, the objective runs inside
         DistributedDataParallel, and rank 0 alone writes checkpoints, metrics and progress.
 
+    ``config.precision="bfloat16"`` computes the training steps' matrix products in bfloat16 (the
+    hand-written steps from a per-step copy of the float32 weights; other objectives under
+    :func:`torch.autocast`); parameters, updates and validation stay in float32
+    (:mod:`daekit.precision`).
+
     With validation data the parameters of the best validation epoch are restored at the end.
     A NaN or infinite loss raises :class:`NonFiniteLossError`; no checkpoint of it is written.
     """
@@ -300,6 +311,12 @@ def fit(
         bad_epochs, start_epoch, finished = state["bad_epochs"], state["epoch"], state["finished"]
         seed = state["seed"]
 
+    low = compute_dtype(config.precision)
+    if low is not None and not bfloat16_is_native(device):
+        warnings.warn(f"precision={config.precision!r}: {device} has no native bfloat16 matrix units, so the "
+                      "products are emulated and likely slower than float32", RuntimeWarning, stacklevel=2)
+    autocast = torch.autocast(device.type, dtype=low) if low is not None else nullcontext()
+    fused_dtype = {"compute_dtype": low} if low is not None else {}
     # Plain SGD on an objective that can write its own gradient skips autograd and the optimizer.
     fused = (config.fused and not ctx.enabled and config.optimizer == "sgd" and config.momentum == 0
              and config.weight_decay == 0 and callable(getattr(objective, "fused_sgd_step", None))
@@ -327,18 +344,20 @@ def fit(
         batches = epoch_batches(train_t, global_batch, data_gen, device, dtype, shard)
         for step, (batch, global_n, (start, stop)) in enumerate(batches):
             if fused:
-                loss = objective.fused_sgd_step(model, batch, noise_gen, lr)
+                loss = objective.fused_sgd_step(model, batch, noise_gen, lr, **fused_dtype)
             elif ctx.enabled:
                 if global_n < ctx.world_size:  # too few rows left to give every rank one
                     continue
                 step_objective = objective.sharded(start, stop, global_n) if hasattr(objective, "sharded") else objective
-                loss = ddp(batch, noise_gen, step_objective)
+                with autocast:
+                    loss = ddp(batch, noise_gen, step_objective)
                 optimizer.zero_grad(set_to_none=True)
                 # DDP averages gradients over ranks; weight each rank's mean by its share of the batch
                 (loss * ((stop - start) * ctx.world_size / global_n)).backward()
                 optimizer.step()
             else:
-                loss = objective(model, batch, noise_gen)
+                with autocast:
+                    loss = objective(model, batch, noise_gen)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -38,6 +38,8 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "valid_size": (None, "validate on the last N examples of the training file (default 10000 for MNIST)"),
     "seed": (0, "random seed (default 0)"),
     "device": ("auto", "auto, cpu, cuda or cuda:N"),
+    "precision": ("float32", "precision of the training steps' matrix products: float32 or bfloat16 "
+                             "(float32 weights and updates)"),
     "threads": (None, "torch CPU threads for this process (default: torch's choice)"),
     "out": (None, "run folder, e.g. runs/NAME"),
     "resume": (False, "continue the run in --out from its newest checkpoints"),
@@ -96,6 +98,8 @@ def _coercer(key: str) -> tuple[Callable[[Any], Any], str]:
         return (lambda v: _float(v, True)), "a number > 0"
     if key == "optimizer":
         return (lambda v: v if v in ("sgd", "adam") else _raise()), "sgd or adam"
+    if key == "precision":
+        return (lambda v: v if v in ("float32", "bfloat16") else _raise()), "float32 or bfloat16"
     if key == "reconstruction":
         return (lambda v: v if v in ("auto", "bernoulli", "gaussian") else _raise()), "auto, bernoulli or gaussian"
     if key in _BOOLEAN:
@@ -165,7 +169,7 @@ def stacked_config(settings: dict[str, Any]):
         finetune_learning_rate=settings["finetune_lr"], batch_size=settings["batch_size"],
         optimizer=settings["optimizer"], early_stopping=not settings["no_early_stopping"],
         patience=settings["patience"], seed=settings["seed"], device=settings["device"],
-        verbose=0 if settings["quiet"] else 1,
+        precision=settings["precision"], verbose=0 if settings["quiet"] else 1,
     )
 
 

@@ -24,6 +24,8 @@ def add_training_flags(p: argparse.ArgumentParser, defaults: DAERunConfig) -> No
     p.add_argument("--valid-size", type=int, default=defaults.valid_size, help="held-out training examples")
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--device", default=defaults.device, help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--precision", default=defaults.precision, choices=["float32", "bfloat16"],
+                   help="precision of the training steps' matrix products (bfloat16: float32 weights and updates)")
     p.add_argument("--no-probe", dest="probe", action="store_false", help="skip the linear-probe evaluation")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -33,7 +35,8 @@ def config_from_args(args: argparse.Namespace) -> DAERunConfig:
     return DAERunConfig(data=args.data, hidden=args.hidden, corruption=args.corruption, epochs=args.epochs,
                         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, momentum=args.momentum,
                         tied=args.tied, activation=args.activation, reconstruction=args.reconstruction,
-                        valid_size=args.valid_size, seed=args.seed, device=args.device, probe=args.probe,
+                        valid_size=args.valid_size, seed=args.seed, device=args.device,
+                        precision=args.precision, probe=args.probe,
                         verbose=0 if args.quiet else 1)
 
 

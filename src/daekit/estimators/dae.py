@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..corruption import make_corruption
 from ..models import ACTIVATIONS, DAE
+from ..precision import PRECISIONS
 from ..distributed import SINGLE
 from ..train import DenoisingObjective, TrainConfig, fit
 from ..utils import check_choice, check_fraction, check_positive, check_positive_int, resolve_device
@@ -57,6 +58,9 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
     random_state : int, RandomState or None, default=None
     device : str, default="auto"
         "auto" uses CUDA when present.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Precision of the training steps' matrix products ("bfloat16": bfloat16 products, float32
+        parameters and updates; see :mod:`daekit.precision`).
     verbose : int, default=0
 
     Attributes
@@ -91,7 +95,7 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
     def __init__(self, n_components=500, corruption="masking", noise_level=0.25, tied_weights=True,
                  activation="sigmoid", reconstruction="auto", optimizer="sgd", learning_rate=0.1, momentum=0.0,
                  batch_size=20, max_epochs=15, early_stopping=False, validation_fraction=0.1, patience=5,
-                 random_state=None, device="auto", verbose=0):
+                 random_state=None, device="auto", precision="float32", verbose=0):
         self.n_components = n_components
         self.corruption = corruption
         self.noise_level = noise_level
@@ -108,6 +112,7 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         self.patience = patience
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
 
     # -- validation -------------------------------------------------------------------------
@@ -128,6 +133,7 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         check_fraction(self.validation_fraction, "validation_fraction")
         check_positive_int(self.patience, "patience")
         check_positive_int(self.verbose, "verbose", allow_zero=True)
+        check_choice(self.precision, "precision", PRECISIONS)
 
     def _corruption_fn(self):
         if self.corruption == "none" or self.noise_level == 0:
@@ -148,7 +154,7 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
     def _config(self, epochs: int, seed: int) -> TrainConfig:
         return TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.learning_rate, optimizer=self.optimizer,
                            momentum=self.momentum, early_stopping=self.early_stopping, patience=self.patience,
-                           seed=seed, device=str(self._device), verbose=self.verbose)
+                           seed=seed, device=str(self._device), verbose=self.verbose, precision=self.precision)
 
     # -- fitting ------------------------------------------------------------------------------
     def _init_model(self, X: np.ndarray, seed: int) -> None:

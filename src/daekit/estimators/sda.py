@@ -78,6 +78,10 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
     device : str, default "auto"
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N". The fitted network is kept on
         the CPU and predictions are computed there.
+    precision : {"float32", "bfloat16"}, default "float32"
+        Precision of the training steps' matrix products ("bfloat16": bfloat16 products, float32
+        parameters and updates; fast on CPUs with AMX or AVX512-BF16 and on recent GPUs, at
+        batch sizes of about 128 and more; see :mod:`daekit.precision`).
     verbose : int, default 0
         > 0 prints one line per epoch and shows progress bars.
 
@@ -120,6 +124,7 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         patience=10,
         random_state=None,
         device="auto",
+        precision="float32",
         verbose=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -139,6 +144,7 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
 
     def __sklearn_tags__(self):
@@ -177,6 +183,7 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
             patience=self.patience,
             seed=seed,
             device=self.device,
+            precision=self.precision,
             verbose=int(self.verbose) if isinstance(self.verbose, (bool, np.bool_)) else self.verbose,
         )
 
