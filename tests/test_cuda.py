@@ -27,3 +27,15 @@ def test_auto_device_picks_cuda():
     fit(model, DenoisingObjective(Masking(0.25)), torch.rand(100, 16), None,
         TrainConfig(epochs=1, batch_size=10, device="auto", verbose=0))
     assert model.W.device.type == "cuda"
+
+
+def test_bfloat16_products_on_cuda_train_like_float32_on_the_cpu():
+    x = torch.rand(2000, 64, generator=torch.Generator().manual_seed(0))
+    losses = {}
+    for device, precision in (("cpu", "float32"), ("cuda", "bfloat16")):
+        model = DAE(64, 32, generator=torch.Generator().manual_seed(1))
+        history = fit(model, DenoisingObjective(Identity()), x, None,
+                      TrainConfig(epochs=2, batch_size=128, lr=0.05, device=device, verbose=0, precision=precision))
+        assert model.W.dtype == torch.float32
+        losses[device] = history.train_loss
+    assert losses["cuda"] == pytest.approx(losses["cpu"], rel=2e-2)
