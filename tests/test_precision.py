@@ -189,3 +189,36 @@ def test_estimator_in_bfloat16_fits_float32_parameters():
                                    random_state=0).fit(X)
     assert dae.components_.dtype == np.float32 and np.isfinite(dae.loss_curve_).all()
     assert dae.loss_curve_[-1] < dae.loss_curve_[0]
+
+
+def test_sda_run_records_precision_and_resumes_a_run_from_before_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["sda", "--data", "digits", "--layers", "12", "--noise", "0.1", "--pretrain-epochs", "1",
+            "--finetune-epochs", "1", "--batch-size", "50", "--device", "cpu", "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    saved = out / "config.json"
+    config = json.loads(saved.read_text())
+    assert config["precision"] == "float32"
+    # a run folder written before precision existed resumes with the default, not with another value
+    del config["precision"]
+    saved.write_text(json.dumps(config))
+    assert main([*argv, "--resume"]) == 0
+    saved.write_text(json.dumps(config))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert main([*argv, "--precision", "bfloat16", "--resume"]) == 2
+    assert "precision" in capsys.readouterr().err
+
+
+def test_train_run_resumes_a_run_from_before_precision_but_not_with_another(tmp_path):
+    out = tmp_path / "run"
+    argv = ["train", "--data", "digits", "--hidden", "8", "--epochs", "1", "--no-probe", "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    saved = out / "config.json"
+    config = json.loads(saved.read_text())
+    del config["precision"]
+    saved.write_text(json.dumps(config))
+    assert main([*argv, "--resume"]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert main([*argv, "--precision", "bfloat16", "--resume"]) == 2

@@ -111,8 +111,10 @@ def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = F
     saved = out / "config.json"
     if resume and saved.is_file():
         previous = json.loads(saved.read_text())
-        changed = {k for k in ("data_used", "hidden", "corruption", "batch_size", "lr", "optimizer", "seed", "tied")
-                   if previous.get(k) != resolved.get(k)}
+        defaults = asdict(DAERunConfig())  # a setting added since the run was started counts as its default
+        changed = {k for k in ("data_used", "hidden", "corruption", "batch_size", "lr", "optimizer", "seed", "tied",
+                               "precision")
+                   if previous.get(k, defaults.get(k)) != resolved.get(k)}
         if changed:
             raise ValueError(f"--resume with settings that differ from {saved}: {sorted(changed)}")
     if ctx.is_main:

@@ -659,7 +659,8 @@ def run_stacked(
     }
     saved = out / "config.json"
     if resume and saved.is_file():
-        previous = json.loads(saved.read_text())
+        # a setting added since the run was started counts as its default (e.g. precision)
+        previous = {**StackedConfig().to_dict(), **json.loads(saved.read_text())}
         changed = sorted(k for k in set(previous) | set(resolved)
                          if k not in _RESUME_FREE and previous.get(k) != resolved.get(k))
         if changed:
