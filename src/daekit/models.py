@@ -168,10 +168,7 @@ class DAE(ScratchSpace, nn.Module):
         low = compute_dtype if compute_dtype not in (None, self.W.dtype) else None
         W, W_dec = self.W, self.decoder_weight
         if low is not None:  # this step's weights, rounded once for all its products
-            weights = [p for p in (self.W, self.W_prime) if p is not None]
-            copies = self._scratch("low", [tuple(p.shape) for p in weights], low, self.W.device)
-            for copy, p in zip(copies, weights):
-                copy.copy_(p)
+            copies = self._rounded_copies([p for p in (self.W, self.W_prime) if p is not None], low)
             W = copies[0]
             W_dec = W.t() if self.W_prime is None else copies[1]
         right_x.copy_(x_tilde)

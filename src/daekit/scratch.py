@@ -31,6 +31,11 @@ class ScratchSpace:
             cache[full_key] = tuple(torch.empty(s, dtype=dtype, device=device) for s in shapes)
         return cache[full_key]
 
+    def _rounded_copies(self, tensors: Sequence[Tensor], dtype: torch.dtype) -> list[Tensor]:
+        """``tensors`` copied to ``dtype`` in reused arrays (a training step's low-precision weights)."""
+        copies = self._scratch("rounded", [tuple(t.shape) for t in tensors], dtype, tensors[0].device)
+        return [c.copy_(t) for c, t in zip(copies, tensors)]
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__)
         state.pop(_ATTR, None)

@@ -327,8 +327,7 @@ class StackedNetwork(ScratchSpace, nn.Module):
         low = compute_dtype if compute_dtype not in (None, weight.dtype) else None
         weights = [layer.weight for layer in layers]
         if low is not None:  # this step's weights, rounded once for all their products
-            copies = self._scratch("low", [tuple(w.shape) for w in weights], low, weight.device)
-            weights = [c.copy_(w) for c, w in zip(copies, weights)]
+            weights = self._rounded_copies(weights, low)
         inputs = [x.reshape(n, -1), *acts[:-1]]
         for layer, w, inp, out in zip(layers, weights, inputs, acts):
             matmul_into(out, inp, w.t(), layer.bias)
