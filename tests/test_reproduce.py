@@ -8,13 +8,16 @@ import pytest
 import torch
 
 import daekit.dbn as dbn_module
-import daekit.reproduce as reproduce_module
+import daekit.reproduce.budget as budget_module
+import daekit.reproduce.cells as cells_module
+import daekit.reproduce.networks as networks_module
 import daekit.stacked as stacked_module
 from daekit.cli import main
 from daekit.dbn import network_from_rbms, pretrain_rbms, train_dbn
 from daekit.rbm import RBM
-from daekit.reproduce import (BUDGETS, DATASETS, MODELS, PUBLISHED, Budget, cell_path, get_budget, prepare_data,
-                              reproduce_vincent2010, resolve_datasets, resolve_models, run_cell)
+from daekit.reproduce import (BUDGETS, DATASET_LABELS, DATASETS, MODELS, PUBLISHED, Budget, cell_path, get_budget,
+                              prepare_data, reproduce_vincent2010, resolve_datasets, resolve_models, run_cell)
+from daekit.reproduce.trials import TrialCache
 from daekit.stacked import StackedConfig
 
 # a shrunk "small" budget: every model end to end in seconds
@@ -123,14 +126,14 @@ def test_cells_on_other_data_are_not_mixed_into_a_row(tmp_path, data_root):
 
 def test_a_grid_point_on_other_data_is_recomputed(tmp_path):
     settings = {"paper": "vincent2010", "grid": {"widths": [8]}}
-    old = reproduce_module._TrialCache(tmp_path, settings, "a" * 64)
+    old = TrialCache(tmp_path, settings, "a" * 64)
     old.put("k", {"valid_error": 0.1})
-    assert reproduce_module._TrialCache(tmp_path, settings, "a" * 64).get("k")["valid_error"] == 0.1
-    assert reproduce_module._TrialCache(tmp_path, settings, "b" * 64).get("k") is None
-    assert reproduce_module._TrialCache(tmp_path, {**settings, "grid": {}}, "a" * 64).get("k") is None
+    assert TrialCache(tmp_path, settings, "a" * 64).get("k")["valid_error"] == 0.1
+    assert TrialCache(tmp_path, settings, "b" * 64).get("k") is None
+    assert TrialCache(tmp_path, {**settings, "grid": {}}, "a" * 64).get("k") is None
     # a record written before the data hash was stored is matched on its settings alone
     (tmp_path / "legacy.json").write_text(json.dumps({"valid_error": 0.2, "settings": settings}))
-    assert reproduce_module._TrialCache(tmp_path, settings, "b" * 64).get("legacy")["valid_error"] == 0.2
+    assert TrialCache(tmp_path, settings, "b" * 64).get("legacy")["valid_error"] == 0.2
 
 
 def test_committed_paper_cells_still_match_the_paper_budget(tmp_path):
@@ -149,19 +152,19 @@ def test_committed_paper_cells_still_match_the_paper_budget(tmp_path):
     for dataset, row in cells.items():
         for model, cell in row.items():
             assert cell["budget"] == "paper"
-            assert cell["settings"] == reproduce_module._cell_settings(dataset, paper, model, None), (dataset, model)
+            assert cell["settings"] == cells_module.cell_settings(dataset, paper, model, None), (dataset, model)
             assert len(cell["trials"]) == paper.n_trials(model)
             assert cell["valid_error"] == min(t["valid_error"] for t in cell["trials"] if not t.get("diverged"))
     for trial in (folder / "cells").rglob("*.trials/*.json"):
         dataset, model = trial.parent.parent.name, trial.parent.name[:-len(".trials")]
         stored = json.loads(trial.read_text())["settings"]
-        assert stored == reproduce_module._cell_settings(dataset, paper, model, None), trial
+        assert stored == cells_module.cell_settings(dataset, paper, model, None), trial
     copy = tmp_path / "paper"
     shutil.copytree(folder / "cells", copy / "cells")
     md, _ = assemble_table(copy)
     table = md.read_text()
     for dataset in cells:
-        assert f"| {reproduce_module.DATASET_LABELS[dataset]} |" in table
+        assert f"| {DATASET_LABELS[dataset]} |" in table
 
 
 def test_killed_cell_resumes_at_the_next_grid_point(tmp_path, data_root, monkeypatch):
@@ -206,7 +209,7 @@ def test_finetuning_rates_share_one_pretrained_stack(tmp_path, data_root, monkey
     # fine-tuning a copy leaves the shared stack untouched
     for trial in cell["trials"]:
         lr = trial["params"]["finetune_lr"]
-        config = reproduce_module._stacked_config(budget, 16, 1, 0.0 if model == "DBN-3" else 0.25, lr, "cpu", 0,
+        config = networks_module.stacked_config(budget, 16, 1, 0.0 if model == "DBN-3" else 0.25, lr, "cpu", 0,
                                                   len(data.x_train))
         if model == "DBN-3":
             result = train_dbn(data.x_train, data.y_train, data.x_valid, data.y_valid, config, rbm_learning_rate=0.05,
@@ -214,7 +217,7 @@ def test_finetuning_rates_share_one_pretrained_stack(tmp_path, data_root, monkey
         else:
             result = stacked_module.train_stacked(data.x_train, data.y_train, data.x_valid, data.y_valid, config,
                                                   n_classes=2)
-        expected = reproduce_module._evaluate_network(result.network, data)
+        expected = networks_module.evaluate_network(result.network, data)
         assert trial["valid_loss"] == pytest.approx(expected["valid_loss"], rel=1e-5)
         assert trial["test_error"] == pytest.approx(expected["test_error"])
 
@@ -309,7 +312,7 @@ def test_budgets_and_published_numbers():
     # the RBM implementation is part of DBN-3's cell settings, so cells of the other one are not reused
     assert small.model_settings("DBN-3")["rbm"] == "daekit"
     assert small.replace(rbm="sklearn").model_settings("DBN-3") != small.model_settings("DBN-3")
-    assert reproduce_module._RBM_KINDS == dbn_module.RBM_KINDS
+    assert budget_module._RBM_KINDS == dbn_module.RBM_KINDS
 
 
 def test_paper_budget_scales_finetuning_to_a_minimum_number_of_updates():
