@@ -14,7 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from daekit import stacked
+from daekit.stacked import pipeline
 from daekit.checkpoint import latest_checkpoint, load_model, save_model
 from daekit.cli import main
 from daekit.corruption import Identity, Masking
@@ -63,13 +63,13 @@ def final_weights(path):
 def test_layer_k_is_trained_on_the_clean_encodings_of_the_layers_below(monkeypatch, digits):
     x = torch.as_tensor(digits[0][:300])
     seen = {}
-    real_fit = stacked.fit
+    real_fit = pipeline.fit
 
     def spy(model, objective, train, valid=None, config=None, **kw):
         seen[kw["phase"]] = (train.clone(), objective.corruption, valid)
         return real_fit(model, objective, train, valid, config, **kw)
 
-    monkeypatch.setattr(stacked, "fit", spy)
+    monkeypatch.setattr(pipeline, "fit", spy)
     config = small_config(hidden_layer_sizes=(24, 12, 6), noise_levels=(0.1, 0.2, 0.3))
     daes, histories, _ = pretrain_layers(x, config)
 
@@ -90,8 +90,8 @@ def test_layer_k_is_trained_on_the_clean_encodings_of_the_layers_below(monkeypat
 
 def test_encoded_data_is_computed_once_per_layer_not_per_minibatch(monkeypatch, digits):
     calls = []
-    real = stacked.encode_dataset
-    monkeypatch.setattr(stacked, "encode_dataset", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = pipeline.encode_dataset
+    monkeypatch.setattr(pipeline, "encode_dataset", lambda *a, **k: calls.append(1) or real(*a, **k))
     pretrain_layers(torch.as_tensor(digits[0][:200]), small_config(hidden_layer_sizes=(16, 8, 4), noise_levels=0.1,
                                                                    pretrain_epochs=3))
     assert len(calls) == 2  # after layers 1 and 2; layer 3's output is not needed
@@ -211,8 +211,8 @@ def test_classification_metrics_give_the_error_and_the_cross_entropy():
 def test_without_pretraining_the_same_network_starts_from_random_init(monkeypatch, digits):
     x, y = torch.as_tensor(digits[0][:200]), torch.as_tensor(digits[1][:200])
     phases = []
-    real_fit = stacked.fit
-    monkeypatch.setattr(stacked, "fit", lambda *a, **k: phases.append(k["phase"]) or real_fit(*a, **k))
+    real_fit = pipeline.fit
+    monkeypatch.setattr(pipeline, "fit", lambda *a, **k: phases.append(k["phase"]) or real_fit(*a, **k))
     a = train_stacked(x, y, config=small_config(pretrain=False, finetune_epochs=1))
     b = train_stacked(x, y, config=small_config(pretrain=False, finetune_epochs=1))
     assert phases == ["finetune", "finetune"] and a.encoders == [] and a.pretrain_histories == []
