@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -32,3 +34,21 @@ def append_result(name: str, record: dict) -> None:
     results.mkdir(exist_ok=True)
     with open(results / f"{name}.jsonl", "a") as f:
         f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **record}) + "\n")
+
+
+def timed_rounds(timers: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Call every timer once per round, the order rotating from round to round, so that a ratio
+    taken within a round compares measurements seconds apart (the same load from other jobs)."""
+    seconds: dict[str, list[float]] = {name: [] for name in timers}
+    names = list(timers)
+    for r in range(rounds):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            seconds[name].append(timers[name]())
+    return seconds
+
+
+def round_ratios(numerators: list[float], denominators: list[float]) -> tuple[float, list[float]]:
+    """The ratio within each round: its median over the rounds and its [min, max]."""
+    ratios = [a / b for a, b in zip(numerators, denominators)]
+    return statistics.median(ratios), [min(ratios), max(ratios)]

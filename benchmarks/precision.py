@@ -26,7 +26,7 @@ import warnings
 
 import torch
 
-from _report import append_result, machine_info
+from _report import append_result, machine_info, round_ratios, timed_rounds
 from daekit import DAE, DenoisingObjective, Masking, TrainConfig, fit
 from daekit.precision import bfloat16_is_native
 from daekit.stacked import ClassificationObjective, StackedNetwork
@@ -54,19 +54,16 @@ def speed(args, x: torch.Tensor, y: torch.Tensor) -> list[dict]:
             steps = {20: 300, 128: 60, 512: 16}.get(batch, max(6000 // batch, 10))
             if args.quick:
                 steps = max(steps // 4, 5)
-            seconds = {p: [] for p in PRECISIONS}
-            for r in range(args.rounds):
-                for p in (PRECISIONS if r % 2 == 0 else PRECISIONS[::-1]):
-                    seconds[p].append(seconds_per_step(kind, x, y, batch, steps, p))
-            ratio = [a / b for a, b in zip(seconds["float32"], seconds["bfloat16"])]
+            seconds = timed_rounds({p: lambda p=p: seconds_per_step(kind, x, y, batch, steps, p) for p in PRECISIONS},
+                                   args.rounds)
+            speedup, (lo, hi) = round_ratios(seconds["float32"], seconds["bfloat16"])
             row = {"model": kind, "batch": batch, "rounds": args.rounds,
                    **{f"{p}_examples_per_s": batch / statistics.median(seconds[p]) for p in PRECISIONS},
-                   "bfloat16_speedup": statistics.median(ratio), "bfloat16_speedup_range": [min(ratio), max(ratio)],
-                   "seconds_per_step": seconds}
+                   "bfloat16_speedup": speedup, "bfloat16_speedup_range": [lo, hi], "seconds_per_step": seconds}
             rows.append(row)
             print(f"{kind:>8} batch {batch:>4}: float32 {row['float32_examples_per_s']:8.0f}/s  bfloat16 "
-                  f"{row['bfloat16_examples_per_s']:8.0f}/s  bfloat16 speed-up {row['bfloat16_speedup']:.2f}x "
-                  f"({min(ratio):.2f}-{max(ratio):.2f})", flush=True)
+                  f"{row['bfloat16_examples_per_s']:8.0f}/s  bfloat16 speed-up {speedup:.2f}x "
+                  f"({lo:.2f}-{hi:.2f})", flush=True)
     return rows
 
 

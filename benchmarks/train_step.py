@@ -27,7 +27,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from _report import append_result, machine_info
+from _report import append_result, machine_info, round_ratios, timed_rounds
 from daekit import DAE, DenoisingObjective, Masking, TrainConfig, fit
 
 
@@ -125,21 +125,14 @@ def main() -> None:
             timers = {"ceiling": lambda: ceiling_seconds_per_step(batch, n_in, n_hidden, steps),
                       "daekit": lambda: daekit_seconds_per_step(data, batch, n_hidden, steps),
                       "plain": lambda: plain_seconds_per_step(data, batch, n_hidden, steps)}
-            seconds = {name: [] for name in timers}
-            for r in range(rounds):
-                names = list(timers)
-                for name in names[r % 3:] + names[:r % 3]:
-                    seconds[name].append(timers[name]())
-            ceiling_share = [c / d for c, d in zip(seconds["ceiling"], seconds["daekit"])]
-            plain_share = [c / p for c, p in zip(seconds["ceiling"], seconds["plain"])]
-            speedup = [p / d for p, d in zip(seconds["plain"], seconds["daekit"])]
+            seconds = timed_rounds(timers, rounds)
+            share, share_range = round_ratios(seconds["ceiling"], seconds["daekit"])
+            speedup, speedup_range = round_ratios(seconds["plain"], seconds["daekit"])
             row = {"layer": f"{n_in}->{n_hidden}", "batch": batch, "rounds": rounds,
                    **{f"{k}_examples_per_s": batch / statistics.median(v) for k, v in seconds.items()},
-                   "daekit_fraction_of_ceiling": statistics.median(ceiling_share),
-                   "daekit_fraction_of_ceiling_range": [min(ceiling_share), max(ceiling_share)],
-                   "plain_fraction_of_ceiling": statistics.median(plain_share),
-                   "daekit_over_plain": statistics.median(speedup),
-                   "daekit_over_plain_range": [min(speedup), max(speedup)],
+                   "daekit_fraction_of_ceiling": share, "daekit_fraction_of_ceiling_range": share_range,
+                   "plain_fraction_of_ceiling": round_ratios(seconds["ceiling"], seconds["plain"])[0],
+                   "daekit_over_plain": speedup, "daekit_over_plain_range": speedup_range,
                    "seconds_per_step": seconds}
             rows.append(row)
             print(f"{row['layer']:>10} batch {batch:>4}: ceiling {row['ceiling_examples_per_s']:9.0f}/s  "
