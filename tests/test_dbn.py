@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from daekit.dbn import RBM_KINDS, network_from_rbms, pretrain_rbms, train_dbn
-from daekit.rbm import RBM, RBMConfig, cd_statistics, train_rbm, visible_bias_init
+from daekit.rbm import RBM, RBMConfig, cd_momentum_step, cd_statistics, train_rbm, visible_bias_init
 from daekit.stacked import StackedConfig
 
 
@@ -79,6 +79,46 @@ def _prototypes(n=400, seed=0):
     protos = rng.random((4, 24)) < 0.5
     x = protos[rng.integers(0, 4, n)] ^ (rng.random((n, 24)) < 0.05)
     return x.astype(np.float32)
+
+
+def _reference_step(rbm, v0, velocity, lr, momentum, weight_decay, k, generator, mu, lam):
+    """cd_statistics, then the momentum update written term by term (train_rbm before its step
+    was fused)."""
+    dw, db, dc, h0, vk = cd_statistics(rbm, v0, k, generator, visible_offset=mu, hidden_offset=lam)
+    dw = dw - weight_decay * rbm.weight
+    for vel, grad in zip(velocity, (dw, db, dc)):
+        vel.mul_(momentum).add_(grad, alpha=lr)
+    step_w, step_b, step_c = velocity
+    with torch.no_grad():
+        rbm.weight.add_(step_w)
+        rbm.hidden_bias.add_(step_b - (0.0 if mu is None else step_w @ mu))
+        rbm.visible_bias.add_(step_c - (0.0 if lam is None else lam @ step_w))
+    return h0, vk
+
+
+@pytest.mark.parametrize("centred, k, weight_decay", [(True, 1, 2e-4), (False, 1, 0.0), (True, 2, 1e-2)])
+def test_the_fused_cd_step_equals_statistics_then_momentum_update_in_float64(centred, k, weight_decay):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(64, 30, generator=gen, dtype=torch.float64)
+    rbms = [RBM(30, 20, init_std=0.3, generator=torch.Generator().manual_seed(1)).double() for _ in range(2)]
+    mu = x.mean(0) if centred else None
+    lam = torch.rand(20, generator=gen, dtype=torch.float64) if centred else None
+    velocities = [[torch.rand_like(p) * 0.01 for p in (r.weight, r.hidden_bias, r.visible_bias)] for r in rbms[:1]]
+    velocities.append([v.clone() for v in velocities[0]])
+    draws = [torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)]
+    for step, momentum in enumerate((0.5, 0.5, 0.9, 0.9)):
+        v0 = x[16 * step:16 * (step + 1)] if step < 3 else x[:7]  # a short last batch too
+        h_ref, vk_ref = _reference_step(rbms[0], v0, velocities[0], 0.05, momentum, weight_decay, k, draws[0], mu, lam)
+        h0, vk = cd_momentum_step(rbms[1], v0, velocities[1], lr=0.05, momentum=momentum, weight_decay=weight_decay,
+                                  k=k, generator=draws[1], visible_offset=mu, hidden_offset=lam)
+        torch.testing.assert_close(h0, h_ref, rtol=0, atol=1e-12)
+        torch.testing.assert_close(vk, vk_ref, rtol=0, atol=1e-12)
+    for name in ("weight", "hidden_bias", "visible_bias"):
+        torch.testing.assert_close(getattr(rbms[1], name), getattr(rbms[0], name), rtol=0, atol=1e-12)
+    for got, want in zip(velocities[1], velocities[0]):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+    assert float((rbms[1].weight - RBM(30, 20, init_std=0.3, generator=torch.Generator().manual_seed(1))
+                  .double().weight).abs().max()) > 1e-3  # the steps moved the weights
 
 
 @pytest.mark.parametrize("centering", [True, False])

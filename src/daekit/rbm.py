@@ -47,7 +47,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -56,7 +56,8 @@ from torch import Tensor, nn
 
 from .utils import check_positive, check_positive_int, make_generator, resolve_device
 
-__all__ = ["RBMConfig", "RBM", "RBMHistory", "as_unit_interval", "cd_statistics", "visible_bias_init", "train_rbm"]
+__all__ = ["RBMConfig", "RBM", "RBMHistory", "as_unit_interval", "cd_statistics", "cd_momentum_step",
+           "visible_bias_init", "train_rbm"]
 
 # Offsets giving initialization and training their own random streams from one seed.
 _INIT_SEED, _TRAIN_SEED = 0, 1
@@ -212,6 +213,53 @@ def cd_statistics(rbm: RBM, v0: Tensor, k: int = 1, generator: torch.Generator |
     return dw, (h0 - hk).mean(0), (v0 - vk).mean(0), h0, vk
 
 
+@torch.no_grad()
+def cd_momentum_step(rbm: RBM, v0: Tensor, velocity: Sequence[Tensor], *, lr: float, momentum: float,
+                     weight_decay: float = 0.0, k: int = 1, generator: torch.Generator | None = None,
+                     visible_offset: Tensor | None = None,
+                     hidden_offset: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """One step of :func:`train_rbm`, in place: with the CD-k statistics of :func:`cd_statistics`
+    (same offsets, same draws from ``generator``) and ``velocity = [V_W, V_b, V_c]``,
+
+        V_W ← momentum·V_W + lr·(dW − weight_decay·W),  V_b ← momentum·V_b + lr·db,
+        V_c ← momentum·V_c + lr·dc,
+        W ← W + V_W,  b ← b + V_b − V_W μ,  c ← c + V_c − V_Wᵀ λ
+
+    (the last two terms map a centred step back to the ordinary parameters; 0 without offsets).
+    Returns the data's hidden probabilities h0 and the reconstruction v_k.
+
+    Written for speed at the small minibatches of the papers (10): the two outer products of dW
+    are one product [h0 − λ; −(h_k − λ)]ᵀ[v0 − μ; v_k − μ] accumulated straight into V_W
+    (``addmm_`` with beta = momentum), so a step makes five passes over W-sized arrays instead
+    of a dozen. Equal to :func:`cd_statistics` followed by those updates written term by term
+    (tested in float64).
+    """
+    w, b, c = rbm.weight, rbm.hidden_bias, rbm.visible_bias
+    vel_w, vel_b, vel_c = velocity
+    h0 = rbm.hidden_probs(v0)
+    hk, vk = h0, v0
+    for _ in range(check_positive_int(k, "k")):
+        vk = rbm.visible_probs(torch.bernoulli(hk, generator=generator))
+        hk = rbm.hidden_probs(vk)
+    n = v0.shape[0]
+    left = torch.cat([h0, hk]) if hidden_offset is None else torch.cat([h0, hk]) - hidden_offset
+    left[n:].neg_()
+    right = torch.cat([v0, vk]) if visible_offset is None else torch.cat([v0, vk]) - visible_offset
+    vel_w.addmm_(left.T, right, beta=momentum, alpha=lr / n)
+    if weight_decay:
+        vel_w.add_(w, alpha=-lr * weight_decay)
+    vel_b.mul_(momentum).add_((h0 - hk).mean(0), alpha=lr)
+    vel_c.mul_(momentum).add_((v0 - vk).mean(0), alpha=lr)
+    w.add_(vel_w)
+    b.add_(vel_b)
+    c.add_(vel_c)
+    if visible_offset is not None:
+        b.sub_(vel_w @ visible_offset)
+    if hidden_offset is not None:
+        c.sub_(hidden_offset @ vel_w)
+    return h0, vk
+
+
 @dataclass
 class RBMHistory:
     """Per-epoch records of :func:`train_rbm`: ``reconstruction_error`` (mean squared error of the
@@ -257,32 +305,22 @@ def train_rbm(x: Any, n_hidden: int, config: RBMConfig | None = None) -> tuple[R
     for epoch in range(config.epochs):
         t0 = time.perf_counter()
         momentum, lr = config.momentum_at(epoch), config.learning_rate
-        sq_error = 0.0
+        sq_error = torch.zeros((), dtype=torch.float64, device=device)
         for idx in torch.randperm(len(data), generator=order_gen).split(config.batch_size):
             v0 = data[idx.to(device)]
-            dw, db, dc, h0, vk = cd_statistics(rbm, v0, config.k, sample_gen, visible_offset=mu,
-                                               hidden_offset=lam)
-            if config.weight_decay:
-                dw = dw - config.weight_decay * rbm.weight
-            for vel, grad in zip(velocity, (dw, db, dc)):
-                vel.mul_(momentum).add_(grad, alpha=lr)
-            step_w, step_b, step_c = velocity
-            rbm.weight.add_(step_w)
-            if config.centering:  # the centred step in the ordinary parameters: b = b' − Wμ, c = c' − Wᵀλ
-                rbm.hidden_bias.add_(step_b - step_w @ mu)
-                rbm.visible_bias.add_(step_c - lam @ step_w)
+            h0, vk = cd_momentum_step(rbm, v0, velocity, lr=lr, momentum=momentum,
+                                      weight_decay=config.weight_decay, k=config.k, generator=sample_gen,
+                                      visible_offset=mu, hidden_offset=lam)
+            if config.centering:
                 lam.mul_(1.0 - _HIDDEN_OFFSET_RATE).add_(h0.mean(0), alpha=_HIDDEN_OFFSET_RATE)
-            else:
-                rbm.hidden_bias.add_(step_b)
-                rbm.visible_bias.add_(step_c)
-            sq_error += float(((vk - v0) ** 2).sum())
+            sq_error += ((vk - v0) ** 2).sum()
         with torch.no_grad():
             free_energy = float(torch.cat([rbm.free_energy(c) for c in data.split(4096)]).mean())
         if not math.isfinite(free_energy):
             raise FloatingPointError(f"RBM training diverged in epoch {epoch + 1} (non-finite free energy); "
                                      f"lower learning_rate (got {lr:g})")
-        record = {"epoch": epoch + 1, "reconstruction_error": sq_error / data.numel(), "free_energy": free_energy,
-                  "momentum": momentum, "seconds": time.perf_counter() - t0}
+        record = {"epoch": epoch + 1, "reconstruction_error": float(sq_error) / data.numel(),
+                  "free_energy": free_energy, "momentum": momentum, "seconds": time.perf_counter() - t0}
         history.records.append(record)
         if config.verbose:
             print(f"    rbm {rbm.n_visible}->{n_hidden} epoch {epoch + 1}: reconstruction error "
