@@ -242,9 +242,12 @@ def cd_momentum_step(rbm: RBM, v0: Tensor, velocity: Sequence[Tensor], *, lr: fl
         vk = rbm.visible_probs(torch.bernoulli(hk, generator=generator))
         hk = rbm.hidden_probs(vk)
     n = v0.shape[0]
-    left = torch.cat([h0, hk]) if hidden_offset is None else torch.cat([h0, hk]) - hidden_offset
+    left, right = torch.cat([h0, hk]), torch.cat([v0, vk])
+    if hidden_offset is not None:
+        left.sub_(hidden_offset)
+    if visible_offset is not None:
+        right.sub_(visible_offset)
     left[n:].neg_()
-    right = torch.cat([v0, vk]) if visible_offset is None else torch.cat([v0, vk]) - visible_offset
     vel_w.addmm_(left.T, right, beta=momentum, alpha=lr / n)
     if weight_decay:
         vel_w.add_(w, alpha=-lr * weight_decay)
