@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from daekit.utils import peak_rss_mb
+from daekit.utils.runtime import peak_rss_mb
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -52,7 +52,7 @@ def worker(mode: str, path: str, threads: int) -> None:
     import torch
 
     from daekit import DAE, DenoisingObjective, Masking, TrainConfig, fit
-    from daekit.data import OutOfCoreArray
+    from daekit.training.batching import OutOfCoreArray
 
     torch.set_num_threads(threads)
     data = np.load(path) if mode == "memory" else OutOfCoreArray(path)

@@ -14,7 +14,7 @@
     python benchmarks/precision.py [--quick] [--threads 1] [--skip-accuracy]
 
 bfloat16 pays only where the hardware multiplies it natively (Intel AMX or AVX512-BF16, recent
-GPUs); elsewhere the products are emulated and slower (``daekit.precision.bfloat16_is_native``).
+GPUs); elsewhere the products are emulated and slower (``daekit.numerics.precision.bfloat16_is_native``).
 Prints tables and appends one JSON line to benchmarks/results/precision.jsonl.
 """
 
@@ -28,8 +28,9 @@ import torch
 
 from _report import append_result, machine_info, round_ratios, timed_rounds
 from daekit import DAE, DenoisingObjective, Masking, TrainConfig, fit
-from daekit.precision import bfloat16_is_native
-from daekit.stacked import ClassificationObjective, StackedNetwork
+from daekit.numerics.precision import bfloat16_is_native
+from daekit.models.stacked import StackedNetwork
+from daekit.objectives.classification import ClassificationObjective
 
 PRECISIONS = ("float32", "bfloat16")
 

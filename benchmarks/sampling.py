@@ -55,14 +55,15 @@ import numpy as np
 import torch
 
 from daekit import DAE, DenoisingObjective, TrainConfig, fit
-from daekit.checkpoint import save_model, write_json
 from daekit.corruption import make_corruption
 from daekit.datasets.toy import make_toy
+from daekit.models.registry import save_model
+from daekit.models.score_networks import NoiseConditionalScoreNet, ScoreNet
+from daekit.objectives.walkback import WalkbackObjective
 from daekit.sample_metrics import mmd, parzen_log_likelihood, select_parzen_sigma
 from daekit.sampling import annealed_langevin, collect_chain_samples, dae_chain, langevin
 from daekit.score import ScoreObjective, annealed_dsm_loss, geometric_sigmas
-from daekit.score_networks import NoiseConditionalScoreNet, ScoreNet
-from daekit.walkback import WalkbackObjective
+from daekit.utils.atomic import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "sampling.jsonl"

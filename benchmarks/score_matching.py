@@ -47,10 +47,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
-from daekit._atomic import atomic_write_bytes  # noqa: E402
 from daekit.cli.score_cmd import fit_in_phases  # noqa: E402
 from daekit.datasets.toy import make_toy  # noqa: E402
-from daekit.models import DAE  # noqa: E402
+from daekit.models.dae import DAE  # noqa: E402
 from daekit.score import (  # noqa: E402
     NoiseConditionalScoreNet,
     ScoreNet,
@@ -59,6 +58,7 @@ from daekit.score import (  # noqa: E402
     geometric_sigmas,
     relative_fisher_divergence,
 )
+from daekit.utils.atomic import atomic_write_bytes  # noqa: E402
 from daekit.viz_score import plot_score_field  # noqa: E402
 
 METHODS = ["dsm", "ism", "esm", "dsm-plain", "annealed", "tied-dae"]

@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from daekit.utils import peak_rss_mb
+from daekit.utils.runtime import peak_rss_mb
 
 RESULTS = Path(__file__).with_name("results")
 LAYERS, NOISE = (1000, 1000, 1000), (0.1, 0.2, 0.3)

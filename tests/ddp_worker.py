@@ -23,6 +23,6 @@ fit(model, DenoisingObjective(Masking(0.3)), x, None,
     TrainConfig(epochs=epochs, batch_size=batch, lr=0.1, seed=5, verbose=0, fused=False),
     run_dir=run_dir, resume="--resume" in sys.argv, callbacks=slow)
 if "RANK" in os.environ:
-    from daekit.distributed import end_rank_process
+    from daekit.training.distributed import end_rank_process
 
     end_rank_process(0)

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from daekit import DAE, DenoisingObjective, Masking, TrainConfig, fit
-from daekit.data import OutOfCoreArray, epoch_batches
+from daekit.training.batching import OutOfCoreArray, epoch_batches
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests for daekit.datasets (MNIST loader, digits) and daekit._atomic.
+"""Tests for daekit.datasets (MNIST loader, digits) and daekit.utils.atomic.
 
 No internet: downloads are served by a loopback HTTP server.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from daekit import _atomic
+from daekit.utils import atomic
 from daekit.datasets import (
     MNIST_FILES,
     DatasetError,
@@ -336,8 +336,8 @@ def test_load_digits_split():
 
 def test_atomic_write_bytes(tmp_path):
     path = tmp_path / "f.bin"
-    _atomic.atomic_write_bytes(path, b"one")
-    _atomic.atomic_write_bytes(path, b"two")
+    atomic.atomic_write_bytes(path, b"one")
+    atomic.atomic_write_bytes(path, b"two")
     assert path.read_bytes() == b"two"
     assert listing(tmp_path) == ["f.bin"]
 
@@ -346,7 +346,7 @@ def test_atomic_path_cleans_up_on_error(tmp_path):
     path = tmp_path / "f.bin"
     path.write_bytes(b"old")
     with pytest.raises(RuntimeError):
-        with _atomic.atomic_path(path) as tmp:
+        with atomic.atomic_path(path) as tmp:
             assert tmp.parent == tmp_path and tmp.exists()
             tmp.write_bytes(b"partial")
             raise RuntimeError("boom")

@@ -13,8 +13,9 @@ import torch
 import torch.distributed as dist
 from safetensors.torch import load_file
 
-from daekit.checkpoint import latest_checkpoint
-from daekit.distributed import DistributedContext, ShardedCorruption
+from daekit.training.checkpoints import latest_checkpoint
+from daekit.corruption import ShardedCorruption
+from daekit.training.distributed import DistributedContext
 from daekit.corruption import Masking
 
 WORKER = str(Path(__file__).with_name("ddp_worker.py"))
@@ -91,6 +92,6 @@ def test_daekit_sda_and_train_with_nproc_2_run_under_torchrun(tmp_path):
 
 
 def test_end_rank_process_flushes_and_exits_with_the_code():
-    code = "from daekit.distributed import end_rank_process; print('flushed', end=''); end_rank_process(3)"
+    code = "from daekit.training.distributed import end_rank_process; print('flushed', end=''); end_rank_process(3)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stdout) == (3, "flushed")

@@ -2,8 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from daekit.checkpoint import load_model, save_model
-from daekit.models import DAE, DAEConfig
+from daekit.models.dae import DAE, DAEConfig
+from daekit.models.registry import load_model, save_model
 
 
 def test_tied_weights_are_one_parameter_and_gradients_reach_it():

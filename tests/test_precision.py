@@ -11,8 +11,15 @@ import torch
 from daekit import DAE, DenoisingObjective, Masking, TrainConfig, fit
 from daekit.cli import main
 from daekit.estimators import DenoisingAutoencoder, StackedDenoisingAutoencoderClassifier
-from daekit.precision import LOW_PRECISION_MIN_INNER, add_matmul_, bfloat16_is_native, compute_dtype, matmul_into
-from daekit.stacked import StackedConfig, StackedNetwork
+from daekit.models.stacked import StackedNetwork
+from daekit.numerics.precision import (
+    LOW_PRECISION_MIN_INNER,
+    add_matmul_,
+    bfloat16_is_native,
+    compute_dtype,
+    matmul_into,
+)
+from daekit.stacked import StackedConfig
 
 BF16 = torch.bfloat16
 
@@ -143,11 +150,11 @@ def test_fit_in_bfloat16_trains_like_float32(optimizer, fused):
 
 
 def test_fit_warns_where_bfloat16_is_emulated(monkeypatch):
-    monkeypatch.setattr("daekit.train.bfloat16_is_native", lambda device: False)
+    monkeypatch.setattr("daekit.training.loop.bfloat16_is_native", lambda device: False)
     with pytest.warns(RuntimeWarning, match="emulated"):
         fit(DAE(8, 4), DenoisingObjective(Masking(0.2)), torch.rand(20, 8), None,
             TrainConfig(epochs=1, batch_size=10, verbose=0, precision="bfloat16"))
-    monkeypatch.setattr("daekit.train.bfloat16_is_native", lambda device: True)
+    monkeypatch.setattr("daekit.training.loop.bfloat16_is_native", lambda device: True)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         fit(DAE(8, 4), DenoisingObjective(Masking(0.2)), torch.rand(20, 8), None,
@@ -176,7 +183,7 @@ def test_cli_train_in_bfloat16_records_it(tmp_path):
         assert main(["train", "--data", "digits", "--hidden", "16", "--epochs", "1", "--precision", "bfloat16",
                      "--no-probe", "--quiet", "--out", str(out)]) == 0
     assert json.loads((out / "config.json").read_text())["precision"] == "bfloat16"
-    from daekit.checkpoint import load_model
+    from daekit.models.registry import load_model
 
     assert load_model(out / "model").W.dtype == torch.float32
 

@@ -14,7 +14,7 @@ import daekit.reproduce.networks as networks_module
 import daekit.stacked as stacked_module
 from daekit.cli import main
 from daekit.dbn import network_from_rbms, pretrain_rbms, train_dbn
-from daekit.rbm import RBM
+from daekit.models.rbm import RBM
 from daekit.reproduce import (BUDGETS, DATASET_LABELS, DATASETS, MODELS, PUBLISHED, Budget, cell_path, get_budget,
                               prepare_data, reproduce_vincent2010, resolve_datasets, resolve_models, run_cell)
 from daekit.reproduce.trials import TrialCache
@@ -223,7 +223,7 @@ def test_finetuning_rates_share_one_pretrained_stack(tmp_path, data_root, monkey
 
 
 def test_a_diverged_finetuning_is_recorded_and_never_selected(tmp_path, data_root, monkeypatch):
-    from daekit.train import NonFiniteLossError
+    from daekit.training.config import NonFiniteLossError
 
     budget = TINY.replace(finetune_lrs=(0.3, 100.0), noise_levels=(0.25,))
     data = prepare_data("rectangles", budget, root=data_root, sizes=SIZES)

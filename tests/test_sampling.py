@@ -12,10 +12,12 @@ import torch
 from torch import nn
 
 from daekit import DAE, DenoisingObjective, TrainConfig, fit
-from daekit.checkpoint import save_model, write_json
 from daekit.corruption import Gaussian, Identity, Masking, SaltPepper
 from daekit.datasets.toy import make_toy
 from daekit.distributions import Gaussian as GaussianRecon
+from daekit.models.registry import save_model
+from daekit.models.score_networks import NoiseConditionalScoreNet
+from daekit.objectives.walkback import WalkbackObjective
 from daekit.sampling import (
     SAMPLERS,
     annealed_langevin,
@@ -26,8 +28,7 @@ from daekit.sampling import (
     langevin,
 )
 from daekit.score import geometric_sigmas, reconstruction_score, score
-from daekit.score_networks import NoiseConditionalScoreNet
-from daekit.walkback import WalkbackObjective
+from daekit.utils.atomic import write_json
 
 
 def gen(seed=0):

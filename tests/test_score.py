@@ -1,4 +1,4 @@
-"""Tests of daekit.score, daekit.score_networks, daekit.datasets.toy, daekit.viz_score and the
+"""Tests of daekit.score, daekit.models.score_networks, daekit.datasets.toy, daekit.viz_score and the
 ``daekit score`` command: the identities of Vincent (2011) and Hyvärinen (2005) in float64 on
 random parameters and data, exact scores of the toy densities, and the plumbing.
 
@@ -16,9 +16,9 @@ import os
 import pytest
 import torch
 
-from daekit.checkpoint import load_model, save_model
 from daekit.datasets.toy import TOY_DENSITIES, GaussianMixture, make_toy
-from daekit.models import DAE
+from daekit.models.dae import DAE
+from daekit.models.registry import load_model, save_model
 from daekit.score import (
     NoiseConditionalScoreNet,
     ScoreNet,
@@ -402,7 +402,8 @@ def test_fisher_divergences():
 
 
 def test_score_objective_trains_a_score_net_with_fit():
-    from daekit.train import TrainConfig, fit
+    from daekit.training.config import TrainConfig
+    from daekit.training.loop import fit
 
     q = GaussianMixture([[0.0, 0.0]], stds=[[1.0, 0.5]])
     sigma = 0.3
@@ -426,7 +427,8 @@ def test_score_objective_trains_a_score_net_with_fit():
 
 
 def test_dae_objective_trains_the_tied_dae_energy_toward_the_smoothed_score():
-    from daekit.train import TrainConfig, fit
+    from daekit.training.config import TrainConfig
+    from daekit.training.loop import fit
 
     q = make_toy("8gaussians")
     sigma = 1.0

@@ -11,7 +11,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from daekit.datasets import load_digits_split
 from daekit.estimators.sda import StackedDenoisingAutoencoderClassifier as SdA
-from daekit.stacked import StackedNetwork
+from daekit.models.stacked import StackedNetwork
 
 
 @pytest.fixture(autouse=True)

@@ -15,15 +15,16 @@ import torch
 from safetensors.torch import load_file
 
 from daekit.stacked import pipeline
-from daekit.checkpoint import latest_checkpoint, load_model, save_model
+from daekit.models.registry import load_model, save_model
+from daekit.training.checkpoints import latest_checkpoint
 from daekit.cli import main
 from daekit.corruption import Identity, Masking
 from daekit.datasets import load_digits_split
 from daekit.metrics import classification_error, error_interval
+from daekit.models.stacked import StackedNetwork
+from daekit.objectives.classification import ClassificationObjective
 from daekit.stacked import (
     StackedConfig,
-    StackedNetwork,
-    ClassificationObjective,
     classification_error_metric,
     classification_metrics,
     encode_dataset,
@@ -98,7 +99,7 @@ def test_encoded_data_is_computed_once_per_layer_not_per_minibatch(monkeypatch, 
 
 
 def test_encode_dataset_is_clean_chunked_and_gradient_free(digits):
-    from daekit.models import DAE
+    from daekit.models.dae import DAE
 
     dae = DAE(64, 10, generator=torch.Generator().manual_seed(0))
     x = torch.as_tensor(digits[0][:1001])
@@ -184,7 +185,8 @@ def test_fused_finetuning_step_equals_autograd_and_sgd():
 
 
 def test_fused_and_autograd_finetuning_give_the_same_history(digits):
-    from daekit.train import TrainConfig, fit
+    from daekit.training.config import TrainConfig
+    from daekit.training.loop import fit
 
     x, y, xv, yv = (torch.as_tensor(a) for a in digits[:4])
     runs = []

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from daekit import DAE, DenoisingObjective, Masking, NonFiniteLossError, TrainConfig, fit
-from daekit.checkpoint import latest_checkpoint
+from daekit.training.checkpoints import latest_checkpoint
 
 WORKER = Path(__file__).with_name("resume_worker.py")
 

@@ -1,19 +1,22 @@
 """daekit: denoising autoencoders end to end, on PyTorch.
 
 Corrupt (:mod:`daekit.corruption`), reconstruct (:mod:`daekit.models`,
-:mod:`daekit.distributions`), train with one loop (:mod:`daekit.train`), and use them through
+:mod:`daekit.distributions`), train with one loop (:mod:`daekit.training.loop`), and use them through
 scikit-learn estimators (:class:`DenoisingAutoencoder`).
 """
 
 from .corruption import Compose, Gaussian, Identity, Masking, SaltPepper, make_corruption
 from .estimators import DenoisingAutoencoder, StackedDenoisingAutoencoderClassifier
-from .models import DAE, DAEConfig
-from .train import DenoisingObjective, History, NonFiniteLossError, TrainConfig, fit
+from .models.dae import DAE, DAEConfig
+from .models.registry import load_model, save_model
+from .objectives.denoising import DenoisingObjective
+from .training.config import History, NonFiniteLossError, TrainConfig
+from .training.loop import fit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Compose", "Gaussian", "Identity", "Masking", "SaltPepper", "make_corruption",
-    "DAE", "DAEConfig", "DenoisingAutoencoder", "StackedDenoisingAutoencoderClassifier", "DenoisingObjective", "History", "NonFiniteLossError", "TrainConfig", "fit",
+    "DAE", "DAEConfig", "save_model", "load_model", "DenoisingAutoencoder", "StackedDenoisingAutoencoderClassifier", "DenoisingObjective", "History", "NonFiniteLossError", "TrainConfig", "fit",
     "__version__",
 ]

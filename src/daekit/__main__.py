@@ -5,7 +5,7 @@ from .cli import main
 
 code = main()
 if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # a torchrun rank
-    from .distributed import end_rank_process
+    from .training.distributed import end_rank_process
 
     end_rank_process(code)
 sys.exit(code)

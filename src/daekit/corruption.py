@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .utils import check_fraction, check_positive
+from .utils.validation import check_fraction, check_positive
 
 __all__ = [
     "Corruption",
@@ -26,6 +26,7 @@ __all__ = [
     "Compose",
     "Identity",
     "make_corruption",
+    "ShardedCorruption",
 ]
 
 
@@ -254,3 +255,17 @@ def make_corruption(spec: str | Corruption | Callable | None, level: float | Non
             raise ValueError(f"unknown masking option {rest[1]!r} in {spec!r}; expected 'bernoulli'")
         return Masking(value, exact=False)
     return _KINDS[kind](value)
+
+
+class ShardedCorruption:
+    """Corrupt this rank's rows [start, stop) of a global batch of ``global_size`` rows exactly as a
+    single process corrupting the whole global batch would: draw for the whole batch (other
+    ranks' rows are placeholders; every corruption acts row by row) and keep this rank's rows."""
+
+    def __init__(self, corruption: Callable[..., Tensor], start: int, stop: int, global_size: int) -> None:
+        self.corruption, self.start, self.stop, self.global_size = corruption, start, stop, global_size
+
+    def __call__(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        full = x.new_zeros((self.global_size, *x.shape[1:]))
+        full[self.start:self.stop] = x
+        return self.corruption(full, generator)[self.start:self.stop]

@@ -4,15 +4,15 @@ The DBN-3 baseline of Vincent et al. (2010, Table 3; Hinton et al. 2006, Bengio 
 three restricted Boltzmann machines trained greedily, each on the hidden-unit probabilities
 P(h = 1 | v) of the one below, whose weights then initialise the hidden layers of the same
 feed-forward sigmoid network as the stacked (denoising) autoencoders
-(:class:`daekit.stacked.StackedNetwork`), fine-tuned the same way
+(:class:`daekit.models.stacked.StackedNetwork`), fine-tuned the same way
 (:func:`daekit.stacked.finetune`: cross-entropy of the labels, early stopping on a validation
 set, best parameters kept). Only the pretraining differs between DBN-3, SAA-3 and SdA-3.
 
 Two RBM implementations (``rbm=``):
 
-* ``"daekit"`` (the default): :func:`daekit.rbm.train_rbm` — CD-1, minibatch SGD with momentum
+* ``"daekit"`` (the default): :func:`daekit.models.rbm.train_rbm` — CD-1, minibatch SGD with momentum
   0.5 then 0.9, weight decay 2e-4, W ~ N(0, 0.01²), hidden biases 0, visible biases
-  log(p / (1 − p)) of the data mean, and *centred* gradients (see :mod:`daekit.rbm`).
+  log(p / (1 − p)) of the data mean, and *centred* gradients (see :mod:`daekit.models.rbm`).
 * ``"sklearn"``: scikit-learn's :class:`~sklearn.neural_network.BernoulliRBM` — persistent CD
   with one chain per minibatch example, plain SGD (no momentum, no weight decay), visible
   biases starting at 0. Kept for comparison. It was the default until it was found to leave
@@ -26,7 +26,7 @@ Two RBM implementations (``rbm=``):
   gradient of the first layer's weights is 1e-3 (lr 0.02) or 4e-18 (lr 0.2), against 1.5 from
   the daekit RBMs, and early stopping ends the fine-tuning at chance. The cause is the
   uncentred gradient on dense inputs (pixels around 0.5), dominated by the data mean (see
-  :mod:`daekit.rbm`); centring removes that direction. A plain (uncentred) torch RBM with
+  :mod:`daekit.models.rbm`); centring removes that direction. A plain (uncentred) torch RBM with
   momentum and weight decay fails the same way within the small budget's 2–3 epochs (DBN-3 at
   chance on mnist-back-rand for learning rates 0.02–0.1 with momentum 0.5) and only learns slowly at a small
   rate (lr 0.01 for 15 epochs: 20 % error on 10 000 test examples).
@@ -47,10 +47,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .rbm import RBM, RBMConfig, as_unit_interval, train_rbm
-from .stacked import StackedConfig, StackedNetwork, _labels, finetune
-from .train import History
-from .utils import check_choice, check_positive, check_positive_int, resolve_device
+from .models.rbm import RBM, RBMConfig, as_unit_interval, train_rbm
+from .models.stacked import StackedNetwork
+from .stacked import StackedConfig, _labels, finetune
+from .training.config import History
+from .utils.runtime import resolve_device
+from .utils.validation import check_choice, check_positive, check_positive_int
 
 __all__ = ["RBM_KINDS", "DBNResult", "pretrain_rbms", "network_from_rbms", "train_dbn"]
 
@@ -95,8 +97,8 @@ def pretrain_rbms(
     units and is fitted for ``epochs`` passes on the hidden probabilities P(h = 1 | v) of RBM k−1
     (RBM 1 on ``x``, which must lie in [0, 1]).
 
-    ``rbm="daekit"`` (default) trains :class:`daekit.rbm.RBM` with :func:`daekit.rbm.train_rbm`
-    (``rbm_options``: further :class:`~daekit.rbm.RBMConfig` fields, e.g. ``centering=False``;
+    ``rbm="daekit"`` (default) trains :class:`daekit.models.rbm.RBM` with :func:`daekit.models.rbm.train_rbm`
+    (``rbm_options``: further :class:`~daekit.models.rbm.RBMConfig` fields, e.g. ``centering=False``;
     ``device`` where it trains); ``rbm="sklearn"`` fits scikit-learn's ``BernoulliRBM``
     (``n_iter=epochs``; CPU). See the module docstring for why the default changed.
 
@@ -224,7 +226,7 @@ def train_dbn(
                                       verbose=config.verbose)
         network = network_from_rbms(rbms, n_classes)
     else:
-        from .utils import make_generator
+        from .utils.runtime import make_generator
 
         rbms, seconds = [], {}
         network = StackedNetwork(x_np.shape[1], config.hidden_layer_sizes, n_classes,

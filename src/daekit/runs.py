@@ -17,15 +17,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from .checkpoint import save_model, write_json
+from .models.registry import save_model
+from .utils.atomic import write_json
 from .corruption import make_corruption
-from .data import OutOfCoreArray
+from .training.batching import OutOfCoreArray
 from .datasets.sources import load_dataset
-from .models import DAE
-from .distributed import init_from_env, rank_device
-from .train import DenoisingObjective, TrainConfig, evaluate_objective, fit
-from .precision import PRECISIONS
-from .utils import check_choice, check_positive_int, peak_rss_mb, resolve_device
+from .models.dae import DAE
+from .training.distributed import init_from_env, rank_device
+from .objectives.denoising import DenoisingObjective
+from .training.config import TrainConfig
+from .training.loop import evaluate_objective, fit
+from .numerics.precision import PRECISIONS
+from .utils.runtime import peak_rss_mb, resolve_device
+from .utils.validation import check_choice, check_positive_int
 from .viz import image_shape, plot_filters, plot_image_rows
 
 __all__ = ["DAERunConfig", "train_dae_run"]

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .utils import check_positive, check_positive_int
+from .utils.validation import check_positive, check_positive_int
 
 __all__ = [
     "parzen_log_likelihoods",

@@ -9,7 +9,7 @@
   x ← x + (ε/2)·s(x) + √ε·z, z ~ N(0, I) (Welling & Teh 2011; Song & Ermon 2019, eq. 4).
 * :func:`annealed_langevin` — Langevin dynamics over decreasing noise levels σ₁ > … > σ_L with
   the step αᵢ = ε·σᵢ²/σ_L² at level i (Song & Ermon 2019, Algorithm 1), for a noise-conditional
-  score s(x, σ) such as a :class:`~daekit.score_networks.NoiseConditionalScoreNet`.
+  score s(x, σ) such as a :class:`~daekit.models.score_networks.NoiseConditionalScoreNet`.
 
 Any score works with the Langevin samplers: a trained score network, the closed-form score of
 the tied DAE (``functools.partial(daekit.score.score, model, sigma=σ)``), the reconstruction
@@ -40,7 +40,7 @@ from torch import Tensor, nn
 
 from tqdm.auto import tqdm
 
-from .utils import check_positive, check_positive_int
+from .utils.validation import check_positive, check_positive_int
 
 __all__ = [
     "dae_chain",

@@ -22,7 +22,7 @@ density q_σ(x̃) = ∫ q(x) N(x̃; x, σ²I) dx:
   tied sigmoid DAE with its energy's score; Hyvärinen: J_ESM(θ) = J_ISM(θ) + const.
 * Metrics: :func:`fisher_divergence` E‖s − ∇ log q‖² and :func:`relative_fisher_divergence`.
 * :class:`ScoreObjective` turns any of the objectives into an ``objective(model, batch,
-  generator)`` for :func:`daekit.train.fit`.
+  generator)`` for :func:`daekit.training.loop.fit`.
 
 A *score function* is any callable x ↦ s(x) mapping a batch (N, d) — or (N, ...) — to a tensor of
 the same shape: a :class:`ScoreNet`, ``functools.partial(score, model, sigma=σ)``,
@@ -39,15 +39,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .models import DAE
-from .score_networks import (
+from .models.dae import DAE
+from .models.score_networks import (
     SCORE_ACTIVATIONS,
     NoiseConditionalScoreNet,
     NoiseConditionalScoreNetConfig,
     ScoreNet,
     ScoreNetConfig,
 )
-from .utils import check_choice, check_positive, check_positive_int, per_example
+from .utils.tensors import per_example
+from .utils.validation import check_choice, check_positive, check_positive_int
 
 __all__ = [
     # energy model and DAE scores
@@ -70,7 +71,7 @@ __all__ = [
     # metrics
     "fisher_divergence",
     "relative_fisher_divergence",
-    # networks (from daekit.score_networks)
+    # networks (from daekit.models.score_networks)
     "ScoreNet",
     "ScoreNetConfig",
     "NoiseConditionalScoreNet",
@@ -393,7 +394,7 @@ SCORE_OBJECTIVES = ("dsm", "ism", "esm", "esm-parzen", "annealed", "dae")
 
 
 class ScoreObjective:
-    """``objective(model, batch, generator) -> loss`` for :func:`daekit.train.fit`.
+    """``objective(model, batch, generator) -> loss`` for :func:`daekit.training.loop.fit`.
 
     ``kind`` is one of :data:`SCORE_OBJECTIVES`; the clean batch is ``batch[0]``:
 

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ._atomic import atomic_path  # noqa: E402
+from .utils.atomic import atomic_path  # noqa: E402
 
 __all__ = ["tile_images", "plot_filters", "plot_image_rows", "plot_curves", "save_figure", "image_shape"]
 

@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ._atomic import atomic_path
+from .utils.atomic import atomic_path
 from .datasets.variants import SPLITS, VariantData, load_variant
 
 __all__ = ["plot_variant_grid", "variant_grid"]

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._atomic import atomic_path
+from .utils.atomic import atomic_path
 
 __all__ = ["plot_score_field", "score_grid"]
 

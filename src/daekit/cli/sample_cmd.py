@@ -39,8 +39,7 @@ class _Plan:
 
 
 def _load_run(run: str) -> tuple[torch.nn.Module, dict[str, Any]]:
-    from .. import score_networks  # noqa: F401  (registers the score networks with load_model)
-    from ..checkpoint import load_model
+    from ..models.registry import load_model
 
     path = Path(run)
     if not path.is_dir():
@@ -71,10 +70,10 @@ def _gaussian_sigma(corruption: Any) -> float | None:
 def _resolve(args: argparse.Namespace, model: torch.nn.Module, run_config: dict[str, Any]) -> _Plan:
     """Check the flags against the model and build the sampler (raises ValueError on a mismatch)."""
     from ..corruption import make_corruption
-    from ..models import DAE
+    from ..models.dae import DAE
+    from ..models.score_networks import NoiseConditionalScoreNet, ScoreNet
     from ..sampling import annealed_langevin, dae_chain, langevin
     from ..score import geometric_sigmas, reconstruction_score
-    from ..score_networks import NoiseConditionalScoreNet, ScoreNet
 
     kind = type(model).__name__
     method = args.method

@@ -1,9 +1,9 @@
 """``daekit score train``: fit a score network to a toy 2-D density and measure it against the
 exact score.
 
-The network (:class:`~daekit.score_networks.ScoreNet`, or a
-:class:`~daekit.score_networks.NoiseConditionalScoreNet` for ``--objective annealed``) is trained
-with :func:`daekit.train.fit` on samples of a :mod:`daekit.datasets.toy` density with one of the
+The network (:class:`~daekit.models.score_networks.ScoreNet`, or a
+:class:`~daekit.models.score_networks.NoiseConditionalScoreNet` for ``--objective annealed``) is trained
+with :func:`daekit.training.loop.fit` on samples of a :mod:`daekit.datasets.toy` density with one of the
 objectives of :mod:`daekit.score`. All of them target the smoothed density q_σ = q * N(0, σ²I):
 DSM directly, ISM and ESM on noisy samples x̃ = x + σε (ESM against the exact ∇ log q_σ), the
 annealed objective over σ-levels from ``--sigma-max`` down to ``--sigma``. The learning rate is
@@ -39,9 +39,10 @@ def _phases(epochs: int, lr: float) -> list[tuple[str, int, float]]:
 
 def fit_in_phases(model, objective, x, epochs: int, lr: float, batch_size: int, seed: int = 0,
                   device: str = "cpu", run_dir=None, verbose: int = 0) -> list[float]:
-    """Adam through :func:`daekit.train.fit` in the three learning-rate phases of :func:`_phases`
+    """Adam through :func:`daekit.training.loop.fit` in the three learning-rate phases of :func:`_phases`
     (a fresh optimizer each phase); returns the per-epoch training losses."""
-    from ..train import TrainConfig, fit
+    from ..training.config import TrainConfig
+    from ..training.loop import fit
 
     losses: list[float] = []
     for i, (phase, n_epochs, rate) in enumerate(_phases(epochs, lr)):
@@ -65,8 +66,8 @@ def train_score_run(args: argparse.Namespace) -> dict[str, Any]:
     """Train as ``args`` say, write everything into ``args.out``; returns result.json's content."""
     import torch
 
-    from ..checkpoint import save_model, write_json
     from ..datasets.toy import TOY_DENSITIES, make_toy
+    from ..models.registry import save_model
     from ..score import (
         NoiseConditionalScoreNet,
         ScoreNet,
@@ -75,7 +76,8 @@ def train_score_run(args: argparse.Namespace) -> dict[str, Any]:
         geometric_sigmas,
         relative_fisher_divergence,
     )
-    from ..utils import resolve_device
+    from ..utils.atomic import write_json
+    from ..utils.runtime import resolve_device
     from ..viz_score import plot_score_field
 
     t_start = time.perf_counter()
@@ -173,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(subparsers) -> None:
     """Add ``score`` (with the sub-subcommand ``train``) to the ``daekit`` parser."""
     from ..datasets.toy import TOY_DENSITIES
-    from ..score_networks import SCORE_ACTIVATIONS
+    from ..models.score_networks import SCORE_ACTIVATIONS
 
     p = subparsers.add_parser("score", help="score matching on toy 2-D densities",
                               description="Score matching (DSM, ISM, ESM, annealed DSM) on toy densities with exact scores.")

@@ -10,7 +10,7 @@ from ._args import positive_int
 
 def first_layer_weights(run: Path):
     """The first-layer weights (n_hidden, n_visible) of the model in a run folder (or model folder)."""
-    from ..checkpoint import load_model
+    from ..models.registry import load_model
 
     folder = run / "model" if (run / "model" / "config.json").is_file() else run
     if not (folder / "config.json").is_file():
@@ -45,8 +45,8 @@ def run_dataset(args: argparse.Namespace) -> int:
 def run_score_field(args: argparse.Namespace) -> int:
     import json
 
-    from ..checkpoint import load_model
     from ..datasets.toy import make_toy
+    from ..models.registry import load_model
     from ..viz_score import plot_score_field
     from .score_cmd import _extent
 

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from daekit._atomic import atomic_path
+from daekit.utils.atomic import atomic_path
 
 __all__ = [
     "DatasetError",

@@ -32,7 +32,7 @@ import math
 import torch
 from torch import Tensor
 
-from ..utils import check_positive, check_positive_int
+from ..utils.validation import check_positive, check_positive_int
 
 __all__ = ["GaussianMixture", "make_toy", "TOY_DENSITIES"]
 

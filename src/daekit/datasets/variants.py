@@ -76,7 +76,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._atomic import atomic_path
+from ..utils.atomic import atomic_path
 from .mnist import data_home, load_mnist
 from .photos import PATCH, photo_pool, sample_patches
 from .shapes import make_convex, make_rectangles, make_rectangles_images

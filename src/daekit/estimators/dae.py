@@ -1,4 +1,4 @@
-"""``DenoisingAutoencoder``: a scikit-learn transformer around :class:`daekit.models.DAE`."""
+"""``DenoisingAutoencoder``: a scikit-learn transformer around :class:`daekit.models.dae.DAE`."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..corruption import make_corruption
-from ..models import ACTIVATIONS, DAE
-from ..precision import PRECISIONS
-from ..distributed import SINGLE
-from ..train import DenoisingObjective, TrainConfig, fit
-from ..utils import check_choice, check_fraction, check_positive, check_positive_int, resolve_device
+from ..models.dae import ACTIVATIONS, DAE
+from ..numerics.precision import PRECISIONS
+from ..training.distributed import SINGLE
+from ..objectives.denoising import DenoisingObjective
+from ..training.config import TrainConfig
+from ..training.loop import fit
+from ..utils.runtime import resolve_device
+from ..utils.validation import check_choice, check_fraction, check_positive, check_positive_int
 from ._common import batched_numpy, seed_from_random_state, validation_split
 
 __all__ = ["DenoisingAutoencoder"]
@@ -60,7 +63,7 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         "auto" uses CUDA when present.
     precision : {"float32", "bfloat16"}, default="float32"
         Precision of the training steps' matrix products ("bfloat16": bfloat16 products, float32
-        parameters and updates; see :mod:`daekit.precision`).
+        parameters and updates; see :mod:`daekit.numerics.precision`).
     verbose : int, default=0
 
     Attributes
@@ -79,7 +82,7 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         Negative validation loss per epoch (empty without early stopping).
     n_iter_ : int
         Epochs run.
-    model_ : daekit.models.DAE
+    model_ : daekit.models.dae.DAE
     n_features_in_ : int
 
     Examples

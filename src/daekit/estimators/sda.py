@@ -14,9 +14,9 @@ from sklearn.utils import TransformerTags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..distributed import SINGLE
 from ..stacked import StackedConfig, train_stacked
-from ..utils import check_fraction
+from ..training.distributed import SINGLE
+from ..utils.validation import check_fraction
 from ._common import seed_from_random_state
 
 __all__ = ["StackedDenoisingAutoencoderClassifier"]
@@ -81,7 +81,7 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
     precision : {"float32", "bfloat16"}, default "float32"
         Precision of the training steps' matrix products ("bfloat16": bfloat16 products, float32
         parameters and updates; fast on CPUs with AMX or AVX512-BF16 and on recent GPUs, at
-        batch sizes of about 128 and more; see :mod:`daekit.precision`).
+        batch sizes of about 128 and more; see :mod:`daekit.numerics.precision`).
     verbose : int, default 0
         > 0 prints one line per epoch and shows progress bars.
 
@@ -91,8 +91,8 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     n_layers_ : int
         Number of hidden layers.
-    network_ : daekit.stacked.StackedNetwork
-        The fine-tuned network (CPU, eval mode); ``daekit.checkpoint.save_model`` saves it.
+    network_ : daekit.models.stacked.StackedNetwork
+        The fine-tuned network (CPU, eval mode); ``daekit.models.registry.save_model`` saves it.
     pretrain_curves_ : list of list of float
         Per layer, the mean pretraining loss of every epoch (empty when ``pretrain=False``).
     loss_curve_ : list of float

@@ -16,7 +16,7 @@ selected model is reported with its 95% interval (:func:`daekit.metrics.classifi
   fraction, the same for every layer) is chosen on validation for SdA-3; ν = 0 for SAA-3. Grid
   over the layer width, the pretraining epochs and the fine-tuning learning rate (every
   fine-tuning learning rate starts from the same pretrained stack, trained once).
-* **DBN-3** — three RBMs (daekit's own, :mod:`daekit.rbm`: CD-1 with momentum, weight decay and
+* **DBN-3** — three RBMs (daekit's own, :mod:`daekit.models.rbm`: CD-1 with momentum, weight decay and
   centred gradients; scikit-learn's ``BernoulliRBM`` with ``Budget.rbm="sklearn"``) pretrained
   greedily, each on the hidden probabilities of the one below, loaded into the same network and
   fine-tuned the same way (:func:`daekit.dbn.train_dbn`). Same grid over width, pretraining
@@ -163,7 +163,7 @@ def reproduce_vincent2010(
         sizes = tuple(sizes)
         if len(sizes) != 3 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
             raise ValueError(f"sizes must be three integers >= 1 (train, valid, test), got {sizes!r}")
-    from ..utils import resolve_device
+    from ..utils.runtime import resolve_device
 
     resolve_device(device)
     out = Path(out)

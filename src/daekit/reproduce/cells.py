@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..checkpoint import write_json
+from ..utils.atomic import write_json
 from .budget import Budget, get_budget
 from .data import ReproData
 from .networks import run_network

@@ -31,8 +31,9 @@ def _pretrained_network(model: str, data: ReproData, budget: Budget, config, rbm
     import torch
 
     from ..dbn import network_from_rbms, pretrain_rbms
-    from ..stacked import StackedNetwork, pretrain_layers
-    from ..utils import resolve_device
+    from ..models.stacked import StackedNetwork
+    from ..stacked import pretrain_layers
+    from ..utils.runtime import resolve_device
 
     if model == "DBN-3":
         rbms, seconds = pretrain_rbms(data.x_train, config.hidden_layer_sizes, epochs=config.pretrain_epochs,
@@ -54,7 +55,7 @@ def _finetuned_record(base, data: ReproData, config) -> dict[str, Any]:
     import torch
 
     from ..stacked import finetune
-    from ..train import NonFiniteLossError
+    from ..training.config import NonFiniteLossError
 
     device = next(base.parameters()).device
     network = copy.deepcopy(base)
@@ -93,7 +94,7 @@ def evaluate_network(network, data: ReproData) -> dict[str, float]:
 
 def run_network(model: str, data: ReproData, budget: Budget, cache: TrialCache, device: str,
                  verbose: int) -> dict[str, Any]:
-    from ..train import NonFiniteLossError
+    from ..training.config import NonFiniteLossError
 
     # the third grid axis: ν for SdA-3 (0 for SAA-3), the RBM learning rate for DBN-3; every
     # fine-tuning learning rate starts from the same pretrained stack, trained once

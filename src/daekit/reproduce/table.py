@@ -129,7 +129,7 @@ def _plot(cells: dict[str, dict[str, dict[str, Any]]], path: Path) -> Path:
 def assemble_table(out: str | os.PathLike, png: str | os.PathLike | None = None) -> tuple[Path, Path]:
     """Write ``OUT/table.md`` and ``OUT/table.png`` (or ``png``) from every finished cell in
     ``OUT/cells``, both atomically. Returns their paths."""
-    from .._atomic import atomic_write_bytes
+    from ..utils.atomic import atomic_write_bytes
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..checkpoint import write_json
 from ..metrics import classification_error
+from ..utils.atomic import write_json
 
 
 def log(verbose: int, *parts: Any) -> None:

@@ -10,7 +10,7 @@ kept). All noise levels 0 gives ordinary stacked autoencoders (SAA, Bengio et al
 ``pretrain=False`` gives the same network from random initialization.
 
 The frozen layers' output is computed once per layer, in chunks under ``torch.no_grad`` (never for
-every minibatch). Every phase runs through the one training loop, :func:`daekit.train.fit`, with
+every minibatch). Every phase runs through the one training loop, :func:`daekit.training.loop.fit`, with
 its own phase name (``"pretrain-1"``, ``"pretrain-2"``, …, ``"finetune"``) so that a run folder
 holds a checkpoint after every epoch of every phase and a run killed at any point resumes to the
 same final weights: a finished phase is restored from its last checkpoint and the encoded data of
@@ -19,20 +19,15 @@ the next layer is recomputed from the restored weights (deterministic).
 
 from __future__ import annotations
 
-from .classification import (ClassificationObjective, _predict, classification_error_metric,
-                             classification_metrics)
-from .config import CORRUPTION_KINDS, StackedConfig, StackedNetworkConfig, layer_corruption
-from .network import StackedNetwork
+from .classification import _predict, classification_error_metric, classification_metrics
+from .config import CORRUPTION_KINDS, StackedConfig, layer_corruption
 from .pipeline import StackedResult, _labels, encode_dataset, finetune, pretrain_layers, train_stacked
 from .runs import DataSplits, load_splits, run_stacked
 
 __all__ = [
     "CORRUPTION_KINDS",
     "StackedConfig",
-    "StackedNetworkConfig",
-    "StackedNetwork",
     "StackedResult",
-    "ClassificationObjective",
     "classification_error_metric",
     "classification_metrics",
     "layer_corruption",

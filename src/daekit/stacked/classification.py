@@ -1,4 +1,4 @@
-"""The supervised criterion of fine-tuning and the error and cross-entropy of a classifier."""
+"""The error and cross-entropy of a classifier."""
 
 from __future__ import annotations
 
@@ -6,24 +6,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-
-
-class ClassificationObjective:
-    """Supervised fine-tuning criterion: the cross-entropy −log softmax(logits)[y], from logits
-    (Vincent et al. 2010, §3.5). ``batch`` is ``(x, y)`` with integer labels."""
-
-    def __call__(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator) -> Tensor:
-        x, y = batch[0], batch[1]
-        return F.cross_entropy(model(x), y)
-
-    def supports_fused(self, model: nn.Module) -> bool:
-        return bool(getattr(model, "supports_fused_sgd", False))
-
-    def fused_sgd_step(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator, lr: float,
-                       compute_dtype: torch.dtype | None = None) -> Tensor:
-        """The same step as this objective + backward + plain SGD, written out by hand
-        (:meth:`StackedNetwork.fused_sgd_step`)."""
-        return model.fused_sgd_step(batch[0], batch[1], lr, compute_dtype)
 
 
 def classification_error_metric(model: nn.Module, data: tuple[Tensor, ...], chunk_size: int = 4096) -> float:

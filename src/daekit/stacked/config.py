@@ -4,7 +4,7 @@ fine-tuning schedules."""
 from __future__ import annotations
 
 import numbers
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -12,10 +12,10 @@ from torch import Tensor
 
 from ..corruption import Identity, make_corruption
 from ..distributions import DISTRIBUTIONS
-from ..models import ACTIVATIONS
-from ..precision import PRECISIONS
-from ..train import TrainConfig
-from ..utils import check_choice, check_positive, check_positive_int, resolve_device
+from ..numerics.precision import PRECISIONS
+from ..training.config import TrainConfig
+from ..utils.runtime import resolve_device
+from ..utils.validation import check_choice, check_positive, check_positive_int
 
 
 #: Corruption kinds that take one noise level (the fraction ν, or σ for "gaussian").
@@ -72,7 +72,7 @@ class StackedConfig:
     for inputs in [0, 1], "gaussian" squared error, or "auto": bernoulli when the training inputs
     lie in [0, 1], else gaussian); the upper layers reconstruct sigmoid outputs in [0, 1] with the
     cross-entropy. ``precision`` ("float32" or "bfloat16") is that of the training steps' matrix
-    products in pretraining and fine-tuning (:mod:`daekit.precision`).
+    products in pretraining and fine-tuning (:mod:`daekit.numerics.precision`).
     """
 
     hidden_layer_sizes: tuple[int, ...] = (1000, 1000, 1000)
@@ -166,25 +166,3 @@ class StackedConfig:
         d["noise_levels"] = list(self.noise_levels)
         d["corruption"] = self.corruption if isinstance(self.corruption, str) else list(self.corruption)
         return d
-
-
-@dataclass
-class StackedNetworkConfig:
-    """Everything needed to rebuild a :class:`StackedNetwork`; saved inside every checkpoint."""
-
-    n_visible: int
-    hidden_layer_sizes: list[int] = field(default_factory=lambda: [1000, 1000, 1000])
-    n_classes: int = 10
-    activation: str = "sigmoid"
-
-    def __post_init__(self) -> None:
-        check_positive_int(self.n_visible, "n_visible")
-        self.hidden_layer_sizes = [check_positive_int(s, f"hidden_layer_sizes[{i}]")
-                                   for i, s in enumerate(self.hidden_layer_sizes)]
-        if not self.hidden_layer_sizes:
-            raise ValueError("hidden_layer_sizes must name at least one hidden layer")
-        check_positive_int(self.n_classes, "n_classes")
-        check_choice(self.activation, "activation", tuple(ACTIVATIONS))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)

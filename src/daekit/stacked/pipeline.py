@@ -10,13 +10,18 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..distributed import DistributedContext
-from ..models import DAE
-from ..train import DenoisingObjective, History, as_tensors, fit
-from ..utils import check_positive_int, make_generator, resolve_device
-from .classification import ClassificationObjective, classification_metrics
+from ..models.dae import DAE
+from ..models.stacked import StackedNetwork
+from ..objectives.classification import ClassificationObjective
+from ..objectives.denoising import DenoisingObjective
+from ..training.batching import as_tensors
+from ..training.config import History
+from ..training.distributed import DistributedContext
+from ..training.loop import fit
+from ..utils.runtime import make_generator, resolve_device
+from ..utils.validation import check_positive_int
+from .classification import classification_metrics
 from .config import _INIT_SEED, _NETWORK_INIT_SEED, StackedConfig
-from .network import StackedNetwork
 
 
 @torch.no_grad()
@@ -53,7 +58,7 @@ def pretrain_layers(
 ) -> tuple[list[DAE], list[History], dict[str, float]]:
     """Greedy layer-wise denoising pretraining (Vincent et al. 2010, Fig. 3).
 
-    Layer k (1-based) is a :class:`~daekit.models.DAE` trained by :func:`daekit.train.fit` (phase
+    Layer k (1-based) is a :class:`~daekit.models.dae.DAE` trained by :func:`daekit.training.loop.fit` (phase
     ``"pretrain-k"``) on the clean encodings h_{k−1} = f_{k−1}(…f_1(x)) of the layers below,
     corrupted by layer k's own corruption process only while layer k trains. h_k is computed once
     after layer k finishes. Returns the trained DAEs, their histories and the seconds spent per
@@ -138,7 +143,7 @@ def train_stacked(
 
     ``y`` holds integer labels 0..n_classes−1. With ``run_dir``, every epoch of every phase is
     checkpointed there and ``resume=True`` continues a killed run to the same final weights.
-    ``distributed`` is passed to :func:`daekit.train.fit` (None: the torchrun job of the
+    ``distributed`` is passed to :func:`daekit.training.loop.fit` (None: the torchrun job of the
     environment, if any).
     """
     config = config or StackedConfig()

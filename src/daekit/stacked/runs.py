@@ -12,8 +12,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from torch import nn
 
-from ..distributed import init_from_env
-from ..utils import check_positive_int, peak_rss_mb, resolve_device
+from ..training.distributed import init_from_env
+from ..utils.runtime import peak_rss_mb, resolve_device
+from ..utils.validation import check_positive_int
 from .classification import _predict
 from .config import StackedConfig
 from .pipeline import train_stacked
@@ -92,12 +93,13 @@ def run_stacked(
     ``metrics.jsonl`` (one line per epoch per phase), ``checkpoints/`` (after every epoch of every
     pretraining layer and of fine-tuning: a killed run continues with ``resume=True`` to the same
     weights), ``model/`` (the fine-tuned :class:`StackedNetwork`, for
-    :func:`daekit.checkpoint.load_model`), ``filters.png`` (first-layer filters after pretraining),
+    :func:`daekit.models.registry.load_model`), ``filters.png`` (first-layer filters after pretraining),
     ``filters_finetuned.png`` and ``result.json`` (validation and test error with 95% intervals,
     seconds per phase, peak RSS).
     """
-    from ..checkpoint import save_model, write_json
     from ..metrics import classification_error
+    from ..models.registry import save_model
+    from ..utils.atomic import write_json
 
     t_start = time.perf_counter()
     out = Path(out)

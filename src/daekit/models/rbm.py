@@ -54,7 +54,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .utils import check_positive, check_positive_int, make_generator, resolve_device
+from ..utils.runtime import make_generator, resolve_device
+from ..utils.validation import check_positive, check_positive_int
 
 __all__ = ["RBMConfig", "RBM", "RBMHistory", "as_unit_interval", "cd_statistics", "cd_momentum_step",
            "visible_bias_init", "train_rbm"]

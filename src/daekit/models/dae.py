@@ -16,11 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checkpoint import register_model
-from .distributions import get_distribution
-from .precision import add_matmul_, matmul_into
-from .scratch import ScratchSpace
-from .utils import check_choice, check_positive_int
+from ..distributions import get_distribution
+from ..numerics.precision import add_matmul_, matmul_into
+from ..numerics.scratch import ScratchSpace
+from ..utils.validation import check_choice, check_positive_int
+from .registry import register_model
 
 __all__ = ["DAEConfig", "DAE", "ACTIVATIONS", "activation_fn", "init_uniform_"]
 
@@ -156,7 +156,7 @@ class DAE(ScratchSpace, nn.Module):
         The work arrays L = [δa; h], R = [x̃; δz] and z are reused from step to step.
         ``compute_dtype`` (e.g. ``torch.bfloat16``) computes the four products in that precision
         from a copy of the weights made at the start of the step; all else stays in the weights'
-        dtype (:mod:`daekit.precision`).
+        dtype (:mod:`daekit.numerics.precision`).
         Returns the mean loss of the batch (before the step).
         """
         n = x.shape[0]

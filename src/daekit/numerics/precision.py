@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .utils import check_choice
+from ..utils.validation import check_choice
 
 __all__ = ["PRECISIONS", "LOW_PRECISION_MIN_INNER", "compute_dtype", "bfloat16_is_native", "matmul_into",
            "add_matmul_"]

@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..checkpoint import register_model
-from ..models import DAE, activation_fn, init_uniform_
-from ..precision import add_matmul_, matmul_into
-from ..scratch import ScratchSpace
-from .config import StackedNetworkConfig
+from ..numerics.precision import add_matmul_, matmul_into
+from ..numerics.scratch import ScratchSpace
+from ..utils.validation import check_choice, check_positive_int
+from .dae import ACTIVATIONS, DAE, activation_fn, init_uniform_
+from .registry import register_model
+
+__all__ = ["StackedNetworkConfig", "StackedNetwork"]
+
+
+@dataclass
+class StackedNetworkConfig:
+    """Everything needed to rebuild a :class:`StackedNetwork`; saved inside every checkpoint."""
+
+    n_visible: int
+    hidden_layer_sizes: list[int] = field(default_factory=lambda: [1000, 1000, 1000])
+    n_classes: int = 10
+    activation: str = "sigmoid"
+
+    def __post_init__(self) -> None:
+        check_positive_int(self.n_visible, "n_visible")
+        self.hidden_layer_sizes = [check_positive_int(s, f"hidden_layer_sizes[{i}]")
+                                   for i, s in enumerate(self.hidden_layer_sizes)]
+        if not self.hidden_layer_sizes:
+            raise ValueError("hidden_layer_sizes must name at least one hidden layer")
+        check_positive_int(self.n_classes, "n_classes")
+        check_choice(self.activation, "activation", tuple(ACTIVATIONS))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @register_model
@@ -20,7 +45,7 @@ class StackedNetwork(ScratchSpace, nn.Module):
     """A feed-forward classifier: hidden layers h_k = s(W_k h_{k−1} + b_k) and a softmax output
     layer whose logits are W_out h_L + b_out (Vincent et al. 2010, §3.5, Fig. 3 right).
 
-    Hidden layers start from the Glorot-uniform init of :func:`daekit.models.init_uniform_` (or
+    Hidden layers start from the Glorot-uniform init of :func:`daekit.models.dae.init_uniform_` (or
     from pretrained encoders, :meth:`from_pretrained`); the output layer starts at zero (as the
     logistic regression of the Theano tutorial).
     """
@@ -95,7 +120,7 @@ class StackedNetwork(ScratchSpace, nn.Module):
 
         ``compute_dtype`` (e.g. ``torch.bfloat16``) computes the matrix products in that precision
         from copies of the weights made at the start of the step; all else stays in the weights'
-        dtype (:mod:`daekit.precision`).
+        dtype (:mod:`daekit.numerics.precision`).
         Returns the mean loss of the batch (before the step).
         """
         n = x.shape[0]

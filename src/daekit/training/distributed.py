@@ -22,7 +22,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-__all__ = ["DistributedContext", "init_from_env", "end_rank_process", "ShardedCorruption", "ObjectiveModule", "SINGLE"]
+__all__ = ["DistributedContext", "init_from_env", "end_rank_process", "ObjectiveModule", "SINGLE"]
 
 
 @dataclass(frozen=True)
@@ -95,20 +95,6 @@ def rank_device(device: torch.device, ctx: DistributedContext) -> torch.device:
     if device.type == "cuda" and ctx.enabled:
         return torch.device("cuda", ctx.local_rank)
     return device
-
-
-class ShardedCorruption:
-    """Corrupt this rank's rows [start, stop) of a global batch of ``global_size`` rows exactly as a
-    single process corrupting the whole global batch would: draw for the whole batch (other
-    ranks' rows are placeholders; every corruption acts row by row) and keep this rank's rows."""
-
-    def __init__(self, corruption: Callable[..., Tensor], start: int, stop: int, global_size: int) -> None:
-        self.corruption, self.start, self.stop, self.global_size = corruption, start, stop, global_size
-
-    def __call__(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        full = x.new_zeros((self.global_size, *x.shape[1:]))
-        full[self.start:self.stop] = x
-        return self.corruption(full, generator)[self.start:self.stop]
 
 
 class ObjectiveModule(nn.Module):

@@ -12,7 +12,7 @@ Both take a batch (N, n_features) — or (N, ...) flattened to n_features — an
 shaped like the input. Smooth activations (softplus, SiLU, tanh, ELU, GELU) are the default
 because J_ISM differentiates the network twice (a ReLU network has ∂sᵢ/∂xᵢ = 0 almost
 everywhere). Every model has a ``config`` dataclass and ``from_config``; both are registered with
-:mod:`daekit.checkpoint`, so ``save_model``/``load_model`` round-trip them.
+:mod:`daekit.models.registry`, so ``save_model``/``load_model`` round-trip them.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor, nn
 
-from .checkpoint import register_model
-from .utils import check_choice, check_positive, check_positive_int
+from ..utils.validation import check_choice, check_positive, check_positive_int
+from .registry import register_model
 
 __all__ = [
     "SCORE_ACTIVATIONS",

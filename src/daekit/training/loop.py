@@ -3,8 +3,9 @@ atomic per-epoch checkpoints and exact resume.
 
 An *objective* is a callable ``objective(model, batch, generator) -> scalar loss``; ``batch`` is
 a tuple of tensors (the rows of ``train`` for this step) and ``generator`` is the training run's
-noise generator. The loop never draws noise itself: the DAE objective asks its corruption process
-for x̃ (:class:`DenoisingObjective`); supervised fine-tuning and score matching bring their own.
+noise generator (:mod:`daekit.objectives.protocol`). The loop never draws noise itself: the DAE
+objective asks its corruption process for x̃ (:class:`~daekit.objectives.denoising.DenoisingObjective`);
+supervised fine-tuning and score matching bring their own.
 """
 
 from __future__ import annotations
@@ -15,164 +16,23 @@ import os
 import time
 import warnings
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ._atomic import atomic_write_bytes
-from .checkpoint import latest_checkpoint, prune_checkpoints, save_checkpoint_dir
-from .data import OutOfCoreArray, epoch_batches, is_out_of_core
-from .precision import PRECISIONS, bfloat16_is_native, compute_dtype
-from .distributed import DistributedContext, ObjectiveModule, ShardedCorruption, init_from_env, rank_device
-from .utils import check_choice, check_positive, check_positive_int, make_generator, resolve_device
+from ..numerics.precision import bfloat16_is_native, compute_dtype
+from ..objectives.protocol import FusedSGDObjective, GradEvaluatedObjective, Objective, ShardableObjective
+from ..utils.atomic import atomic_write_bytes
+from ..utils.runtime import make_generator, resolve_device
+from .batching import OutOfCoreArray, as_tensors, epoch_batches
+from .checkpoints import latest_checkpoint, prune_checkpoints, save_checkpoint_dir
+from .config import History, NonFiniteLossError, TrainConfig
+from .distributed import DistributedContext, ObjectiveModule, init_from_env, rank_device
 
-__all__ = [
-    "TrainConfig",
-    "History",
-    "NonFiniteLossError",
-    "DenoisingObjective",
-    "fit",
-    "as_tensors",
-    "evaluate_objective",
-]
-
-Objective = Callable[[nn.Module, tuple[Tensor, ...], torch.Generator], Tensor]
-
-
-class NonFiniteLossError(FloatingPointError):
-    """The training loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-@dataclass
-class TrainConfig:
-    """Settings of :func:`fit`; saved in every checkpoint."""
-
-    epochs: int = 15
-    batch_size: int = 20
-    lr: float = 0.1
-    optimizer: str = "sgd"
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    early_stopping: bool = False
-    patience: int = 10
-    min_delta: float = 0.0
-    seed: int | None = 0
-    device: str = "auto"
-    verbose: int = 1
-    keep_checkpoints: int = 1
-    valid_batch_size: int = 1000
-    fused: bool = True
-    lr_schedule: str = "constant"
-    lr_final_fraction: float = 0.01
-    precision: str = "float32"
-
-    def lr_at(self, epoch: int) -> float:
-        """The learning rate of ``epoch`` (0-based): constant, or decayed from ``lr`` to
-        ``lr * lr_final_fraction`` at the last epoch, linearly or along a half cosine."""
-        if self.lr_schedule == "constant" or self.epochs <= 1:
-            return self.lr
-        t = epoch / (self.epochs - 1)
-        decay = 1 - t if self.lr_schedule == "linear" else 0.5 * (1 + math.cos(math.pi * t))
-        return self.lr * (self.lr_final_fraction + (1 - self.lr_final_fraction) * decay)
-
-    def __post_init__(self) -> None:
-        check_positive_int(self.epochs, "epochs", allow_zero=True)
-        check_positive_int(self.batch_size, "batch_size")
-        check_positive(self.lr, "lr")
-        check_choice(self.optimizer, "optimizer", ("sgd", "adam"))
-        check_positive(self.momentum, "momentum", allow_zero=True)
-        if self.momentum >= 1:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
-        check_positive(self.weight_decay, "weight_decay", allow_zero=True)
-        check_positive_int(self.patience, "patience")
-        check_positive(self.min_delta, "min_delta", allow_zero=True)
-        if self.seed is not None:
-            check_positive_int(self.seed, "seed", allow_zero=True)
-        check_positive_int(self.keep_checkpoints, "keep_checkpoints")
-        check_positive_int(self.valid_batch_size, "valid_batch_size")
-        check_choice(self.lr_schedule, "lr_schedule", ("constant", "linear", "cosine"))
-        check_positive(self.lr_final_fraction, "lr_final_fraction", allow_zero=True)
-        check_choice(self.precision, "precision", PRECISIONS)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class History:
-    """Per-epoch records of one training phase, and the best validation score."""
-
-    records: list[dict[str, Any]] = field(default_factory=list)
-    best_epoch: int | None = None
-    best_score: float | None = None
-    stopped_early: bool = False
-
-    @property
-    def train_loss(self) -> list[float]:
-        return [r["train_loss"] for r in self.records]
-
-    @property
-    def valid_loss(self) -> list[float]:
-        return [r["valid_loss"] for r in self.records if "valid_loss" in r]
-
-    @property
-    def valid_score(self) -> list[float]:
-        return [r["valid_score"] for r in self.records if "valid_score" in r]
-
-
-class DenoisingObjective:
-    """J = E_{x, x̃ ~ C(x̃|x)} [−log p_decoder(x | f(x̃))]: corrupt, reconstruct, compare to the
-    clean x (Vincent et al. 2010, §3.2; Deep Learning book §14.5)."""
-
-    def __init__(self, corruption: Callable[..., Tensor]) -> None:
-        self.corruption = corruption
-
-    def __call__(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator) -> Tensor:
-        x = batch[0]
-        return model.loss(x, self.corruption(x, generator))
-
-    def sharded(self, start: int, stop: int, global_size: int) -> "DenoisingObjective":
-        """This objective for rows [start, stop) of a global batch, with the same corruption draws
-        as one process corrupting the whole batch (data-parallel training)."""
-        return DenoisingObjective(ShardedCorruption(self.corruption, start, stop, global_size))
-
-    def supports_fused(self, model: nn.Module) -> bool:
-        return bool(getattr(model, "supports_fused_sgd", False))
-
-    def fused_sgd_step(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator, lr: float,
-                       compute_dtype: torch.dtype | None = None) -> Tensor:
-        """The same step as ``objective`` + backward + plain SGD, with the model's hand-written
-        gradient (:meth:`daekit.models.DAE.fused_sgd_step`); same corruption draws."""
-        x = batch[0]
-        return model.fused_sgd_step(x, self.corruption(x, generator), lr, compute_dtype)
-
-
-def as_tensors(data: Any, device: torch.device | str = "cpu", dtype: torch.dtype | None = None) -> tuple[Tensor, ...]:
-    """Turn an array, a tensor or a tuple of them into a tuple of tensors on ``device``.
-
-    Floating arrays become ``dtype`` (default float32); integer arrays (labels) stay integers.
-    A ``np.memmap`` or :class:`~daekit.data.OutOfCoreArray` stays on disk (read in chunks).
-    All members must have the same length.
-    """
-    items = data if isinstance(data, (tuple, list)) else (data,)
-    out = []
-    for item in items:
-        if is_out_of_core(item):
-            out.append(item if isinstance(item, OutOfCoreArray) else OutOfCoreArray(item))
-            continue
-        t = item if isinstance(item, Tensor) else torch.as_tensor(np.asarray(item))
-        if t.is_floating_point():
-            t = t.to(dtype or torch.float32)
-        out.append(t.to(device))
-    lengths = {len(t) for t in out}
-    if len(lengths) != 1:
-        raise ValueError(f"all arrays of a data tuple must have the same length, got {sorted(lengths)}")
-    return tuple(out)
+__all__ = ["fit", "evaluate_objective"]
 
 
 def _batches(data: tuple[Tensor, ...], batch_size: int) -> Iterable[tuple[Tensor, ...]]:
@@ -189,7 +49,8 @@ def evaluate_objective(model: nn.Module, objective: Objective, data: tuple[Tenso
     was_training = model.training
     model.eval()
     total, n = 0.0, 0
-    with torch.set_grad_enabled(bool(getattr(objective, "needs_grad", False))):
+    needs_grad = isinstance(objective, GradEvaluatedObjective) and bool(objective.needs_grad)
+    with torch.set_grad_enabled(needs_grad):
         for batch in _batches(data, batch_size):
             total += float(objective(model, batch, generator).detach()) * len(batch[0])
             n += len(batch[0])
@@ -255,7 +116,7 @@ def fit(
         instead return ``{"score": float, "loss": float}`` to give the validation loss from the
         same pass over ``valid`` (then ``objective`` is not evaluated on it).
     callbacks : each called as ``callback(record, model)`` after every epoch.
-    distributed : a :class:`~daekit.distributed.DistributedContext`; None joins the job torchrun
+    distributed : a :class:`~daekit.training.distributed.DistributedContext`; None joins the job torchrun
         describes in the environment (a single process when there is none). With several ranks,
         ``config.batch_size`` is the per-rank batch, the objective runs inside
         DistributedDataParallel, and rank 0 alone writes checkpoints, metrics and progress.
@@ -263,7 +124,7 @@ def fit(
     ``config.precision="bfloat16"`` computes the training steps' matrix products in bfloat16 (the
     hand-written steps from a per-step copy of the float32 weights; other objectives under
     :func:`torch.autocast`); parameters, updates and validation stay in float32
-    (:mod:`daekit.precision`).
+    (:mod:`daekit.numerics.precision`).
 
     With validation data the parameters of the best validation epoch are restored at the end.
     A NaN or infinite loss raises :class:`NonFiniteLossError`; no checkpoint of it is written.
@@ -319,7 +180,7 @@ def fit(
     fused_dtype = {"compute_dtype": low} if low is not None else {}
     # Plain SGD on an objective that can write its own gradient skips autograd and the optimizer.
     fused = (config.fused and not ctx.enabled and config.optimizer == "sgd" and config.momentum == 0
-             and config.weight_decay == 0 and callable(getattr(objective, "fused_sgd_step", None))
+             and config.weight_decay == 0 and isinstance(objective, FusedSGDObjective)
              and objective.supports_fused(model))
     if ctx.enabled:
         from torch.nn.parallel import DistributedDataParallel
@@ -348,7 +209,8 @@ def fit(
             elif ctx.enabled:
                 if global_n < ctx.world_size:  # too few rows left to give every rank one
                     continue
-                step_objective = objective.sharded(start, stop, global_n) if hasattr(objective, "sharded") else objective
+                step_objective = (objective.sharded(start, stop, global_n) if isinstance(objective, ShardableObjective)
+                                  else objective)
                 with autocast:
                     loss = ddp(batch, noise_gen, step_objective)
                 optimizer.zero_grad(set_to_none=True)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["OutOfCoreArray", "is_out_of_core", "epoch_batches", "DEFAULT_CHUNK_ROWS"]
+__all__ = ["OutOfCoreArray", "is_out_of_core", "epoch_batches", "as_tensors", "DEFAULT_CHUNK_ROWS"]
 
 DEFAULT_CHUNK_ROWS = 16384
 
@@ -156,3 +156,26 @@ def epoch_batches(data: Sequence[Any], batch_size: int, generator: torch.Generat
     if any(isinstance(d, OutOfCoreArray) for d in data):
         return _chunked_batches(data, batch_size, generator, device, dtype, shard)
     return _in_memory_batches(data, batch_size, generator, shard)
+
+
+def as_tensors(data: Any, device: torch.device | str = "cpu", dtype: torch.dtype | None = None) -> tuple[Tensor, ...]:
+    """Turn an array, a tensor or a tuple of them into a tuple of tensors on ``device``.
+
+    Floating arrays become ``dtype`` (default float32); integer arrays (labels) stay integers.
+    A ``np.memmap`` or :class:`~daekit.training.batching.OutOfCoreArray` stays on disk (read in chunks).
+    All members must have the same length.
+    """
+    items = data if isinstance(data, (tuple, list)) else (data,)
+    out = []
+    for item in items:
+        if is_out_of_core(item):
+            out.append(item if isinstance(item, OutOfCoreArray) else OutOfCoreArray(item))
+            continue
+        t = item if isinstance(item, Tensor) else torch.as_tensor(np.asarray(item))
+        if t.is_floating_point():
+            t = t.to(dtype or torch.float32)
+        out.append(t.to(device))
+    lengths = {len(t) for t in out}
+    if len(lengths) != 1:
+        raise ValueError(f"all arrays of a data tuple must have the same length, got {sorted(lengths)}")
+    return tuple(out)

@@ -9,7 +9,7 @@ point back to x:
     J_walkback = (1/k) Σ_{j=1..k} −log P_θ(x | x̃_j)
 
 The samples x*_j are drawn from the model without a gradient (they are treated as data). With
-k = 1 it is exactly :class:`daekit.train.DenoisingObjective` (same draws from the same
+k = 1 it is exactly :class:`daekit.objectives.denoising.DenoisingObjective` (same draws from the same
 generator). Bengio et al. stop the walk with a geometric number of steps; here k is fixed and the
 k losses are averaged, as in the GSN code's walkback.
 """
@@ -21,13 +21,13 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from .utils import check_positive_int
+from ..utils.validation import check_positive_int
 
 __all__ = ["WalkbackObjective"]
 
 
 class WalkbackObjective:
-    """``objective(model, batch, generator) -> loss`` for :func:`daekit.train.fit`.
+    """``objective(model, batch, generator) -> loss`` for :func:`daekit.training.loop.fit`.
 
     Parameters
     ----------

@@ -1,0 +1,70 @@
+"""The model registry and model files: safetensors weights + a JSON config, written atomically.
+
+A model folder holds ``model.safetensors`` and ``config.json`` (``model_class``, the model's own
+config, and any extra keys); a training checkpoint (:mod:`daekit.training.checkpoints`) adds
+``trainer.pt``. Every model class is registered with :func:`register_model` where it is defined,
+and :mod:`daekit.models` imports every model module, so the registry is complete once
+``daekit`` is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ..utils.atomic import atomic_directory, write_json
+
+__all__ = ["MODEL_REGISTRY", "register_model", "model_config", "write_model_files", "save_model", "load_model"]
+
+MODEL_REGISTRY: dict[str, Callable[[dict[str, Any]], nn.Module]] = {}
+
+
+def register_model(cls: type) -> type:
+    """Class decorator: make ``cls`` loadable by :func:`load_model` (it needs ``from_config``)."""
+    MODEL_REGISTRY[cls.__name__] = cls.from_config
+    return cls
+
+
+def model_config(model: nn.Module) -> dict[str, Any]:
+    """``{"model_class": name, "model": model.config.to_dict()}``, what :func:`load_model` rebuilds from."""
+    config = getattr(model, "config", None)
+    if config is None or not hasattr(config, "to_dict"):
+        raise TypeError(f"{type(model).__name__} has no .config with to_dict(); it cannot be checkpointed")
+    return {"model_class": type(model).__name__, "model": config.to_dict()}
+
+
+def write_model_files(folder: str | os.PathLike, model: nn.Module, extra_config: dict[str, Any] | None = None) -> None:
+    """Write ``model.safetensors`` and ``config.json`` of ``model`` into the existing ``folder``."""
+    folder = Path(folder)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / "model.safetensors"))
+    write_json(folder / "config.json", {**model_config(model), **(extra_config or {})})
+
+
+def save_model(path: str | os.PathLike, model: nn.Module, **extra_config: Any) -> Path:
+    """Save ``model`` (weights + config) to the folder ``path`` atomically; reload with :func:`load_model`."""
+    with atomic_directory(path) as tmp:
+        write_model_files(tmp, model, extra_config or None)
+    return Path(path)
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a model saved by :func:`save_model` or a training checkpoint folder."""
+    path = Path(path)
+    config_file, weights_file = path / "config.json", path / "model.safetensors"
+    for f in (config_file, weights_file):
+        if not f.is_file():
+            raise FileNotFoundError(f"{path} is not a daekit checkpoint: {f.name} is missing")
+    config = json.loads(config_file.read_text())
+    cls_name = config.get("model_class")
+    if cls_name not in MODEL_REGISTRY:
+        raise ValueError(f"{config_file}: unknown model_class {cls_name!r}; known: {sorted(MODEL_REGISTRY)}")
+    model = MODEL_REGISTRY[cls_name](config["model"])
+    model.load_state_dict(load_file(str(weights_file)))
+    return model.to(device)
