@@ -5,11 +5,11 @@ four measured in turn for --rounds rounds (the order rotating from round to roun
   ceiling   the five matrix products of one CD-1 step alone (P(h|v0), P(v|h), P(h|v1), the two
             outer products of the weight statistics), preallocated outputs: the same five shapes
             as a tied DAE step (``train_step.py``);
-  daekit    ``daekit.models.rbm.train_rbm`` (centred CD-1, momentum, weight decay; one epoch after a
+  daekit    ``daekit.rbm_training.train_rbm`` (centred CD-1, momentum, weight decay; one epoch after a
             warm-up epoch, including its end-of-epoch free energy of the data), whose step is
             ``cd_momentum_step``;
   unfused   the same epoch with the update written term by term: ``cd_statistics`` then the
-            momentum update (train_rbm's step until 2026-12-03), and the same free energy;
+            momentum update (the readable definition of the step), and the same free energy;
   sklearn   scikit-learn's ``BernoulliRBM.fit`` for one epoch (persistent CD, no momentum).
 
     python benchmarks/rbm_step.py [--quick] [--threads N]
@@ -28,7 +28,8 @@ import numpy as np
 import torch
 
 from _report import append_result, machine_info, round_ratios, timed_rounds
-from daekit.models.rbm import RBM, RBMConfig, cd_statistics, train_rbm
+from daekit.models.rbm import RBM, RBMConfig, cd_statistics
+from daekit.rbm_training import train_rbm
 from train_step import ceiling_seconds_per_step, load_inputs
 
 

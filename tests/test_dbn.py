@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from daekit.dbn import RBM_KINDS, network_from_rbms, pretrain_rbms, train_dbn
-from daekit.models.rbm import RBM, RBMConfig, cd_momentum_step, cd_statistics, train_rbm, visible_bias_init
+from daekit.models.rbm import RBM, RBMConfig, cd_momentum_step, cd_statistics
+from daekit.rbm_training import train_rbm, visible_bias_init
 from daekit.stacked import StackedConfig
 
 

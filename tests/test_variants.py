@@ -21,9 +21,9 @@ from daekit.datasets.shapes import (
     CONVEX_MIN_PIXELS,
     RECT_MIN_DIFF,
     convex_sets,
-    is_digitally_convex,
     nonconvex_sets,
 )
+from daekit.datasets.convexity import is_digitally_convex
 from daekit.datasets.variants import (
     VARIANTS,
     CacheWarning,

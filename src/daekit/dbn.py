@@ -10,7 +10,7 @@ set, best parameters kept). Only the pretraining differs between DBN-3, SAA-3 an
 
 Two RBM implementations (``rbm=``):
 
-* ``"daekit"`` (the default): :func:`daekit.models.rbm.train_rbm` — CD-1, minibatch SGD with momentum
+* ``"daekit"`` (the default): :func:`daekit.rbm_training.train_rbm` — CD-1, minibatch SGD with momentum
   0.5 then 0.9, weight decay 2e-4, W ~ N(0, 0.01²), hidden biases 0, visible biases
   log(p / (1 − p)) of the data mean, and *centred* gradients (see :mod:`daekit.models.rbm`).
 * ``"sklearn"``: scikit-learn's :class:`~sklearn.neural_network.BernoulliRBM` — persistent CD
@@ -47,7 +47,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .models.rbm import RBM, RBMConfig, as_unit_interval, train_rbm
+from .models.rbm import RBM, RBMConfig, as_unit_interval
+from .rbm_training import train_rbm
 from .models.stacked import StackedNetwork
 from .stacked import StackedConfig, _labels, finetune
 from .training.config import History
@@ -97,7 +98,7 @@ def pretrain_rbms(
     units and is fitted for ``epochs`` passes on the hidden probabilities P(h = 1 | v) of RBM k−1
     (RBM 1 on ``x``, which must lie in [0, 1]).
 
-    ``rbm="daekit"`` (default) trains :class:`daekit.models.rbm.RBM` with :func:`daekit.models.rbm.train_rbm`
+    ``rbm="daekit"`` (default) trains :class:`daekit.models.rbm.RBM` with :func:`daekit.rbm_training.train_rbm`
     (``rbm_options``: further :class:`~daekit.models.rbm.RBMConfig` fields, e.g. ``centering=False``;
     ``device`` where it trains); ``rbm="sklearn"`` fits scikit-learn's ``BernoulliRBM``
     (``n_iter=epochs``; CPU). See the module docstring for why the default changed.

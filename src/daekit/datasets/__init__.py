@@ -1,18 +1,16 @@
 """Dataset loaders: MNIST (downloaded and verified) and scikit-learn digits."""
 
 from daekit.datasets.digits import load_digits, load_digits_split
-from daekit.datasets.sources import DataSplit, load_dataset
-from daekit.datasets.variants import VariantData, list_variants, load_variant
+from daekit.datasets.idx import DatasetError, DatasetNotFoundError, read_idx
 from daekit.datasets.mnist import (
     MIRRORS,
     MNIST_FILES,
     RESOURCES,
-    DatasetError,
-    DatasetNotFoundError,
     data_home,
     load_mnist,
-    read_idx,
 )
+from daekit.datasets.sources import DataSplit, load_dataset
+from daekit.datasets.variants import VariantData, list_variants, load_variant
 
 __all__ = [
     "MIRRORS",

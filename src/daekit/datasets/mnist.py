@@ -1,4 +1,4 @@
-"""MNIST loader: IDX parsing, local lookup and verified download from mirrors."""
+"""MNIST loader: local lookup and verified download from mirrors (the IDX format: :mod:`.idx`)."""
 
 from __future__ import annotations
 
@@ -18,15 +18,14 @@ import numpy as np
 
 from daekit.utils.atomic import atomic_path
 
+from .idx import DatasetError, DatasetNotFoundError, load_idx_images, load_idx_labels
+
 __all__ = [
-    "DatasetError",
-    "DatasetNotFoundError",
     "MIRRORS",
     "MNIST_FILES",
     "RESOURCES",
     "data_home",
     "load_mnist",
-    "read_idx",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -58,32 +57,6 @@ ENV_VAR = "DAEKIT_DATA"
 _SUBDIR = "mnist"
 _CHUNK = 1 << 20
 
-# IDX type code -> big-endian numpy dtype.
-_IDX_DTYPES = {
-    0x08: np.dtype(">u1"),
-    0x09: np.dtype(">i1"),
-    0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"),
-    0x0D: np.dtype(">f4"),
-    0x0E: np.dtype(">f8"),
-}
-
-
-class DatasetError(ValueError):
-    """A dataset file is corrupt: bad checksum, broken gzip or malformed IDX.
-
-    The message always names the offending file. Subclasses :class:`ValueError`.
-    """
-
-
-class DatasetNotFoundError(FileNotFoundError):
-    """Dataset files are missing locally and could not be downloaded.
-
-    The message names the missing files, the folder searched, the mirrors
-    tried (if any) and how to point ``DAEKIT_DATA`` at a local copy.
-    """
-
-
 class _NetworkError(Exception):
     """Internal: fetching one URL failed; try the next mirror."""
 
@@ -109,96 +82,6 @@ def data_home(root: Optional[PathLike] = None) -> Path:
     if env:
         return Path(env).expanduser()
     return Path.home() / ".cache" / "daekit"
-
-
-# --------------------------------------------------------------------------- IDX
-
-
-def _read_gzip(path: Path) -> bytes:
-    try:
-        with gzip.open(path, "rb") as fh:
-            return fh.read()
-    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise DatasetError(f"{path}: corrupt or truncated gzip file ({exc})") from exc
-
-
-def read_idx(path: PathLike) -> np.ndarray:
-    """Read a (gzip-compressed) IDX file.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        File to read; decompressed if the name ends with ``.gz``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Array with the file's dimensions, in native byte order.
-
-    Raises
-    ------
-    DatasetError
-        (a :class:`ValueError`) naming the file if the gzip stream is corrupt,
-        the magic number is invalid, or the payload size does not match the
-        header.
-    """
-    path = Path(path)
-    if path.name.endswith(".gz"):
-        data = _read_gzip(path)
-    else:
-        data = path.read_bytes()
-    return _parse_idx(data, path)
-
-
-def _parse_idx(data: bytes, path: Path) -> np.ndarray:
-    if len(data) < 4:
-        raise DatasetError(f"{path}: not an IDX file (only {len(data)} bytes)")
-    zero1, zero2, type_code, ndim = data[0], data[1], data[2], data[3]
-    magic = int.from_bytes(data[:4], "big")
-    if zero1 != 0 or zero2 != 0 or type_code not in _IDX_DTYPES or ndim == 0:
-        raise DatasetError(f"{path}: bad IDX magic number 0x{magic:08x}")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DatasetError(f"{path}: truncated IDX header")
-    dims = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
-    dtype = _IDX_DTYPES[type_code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    actual = len(data) - header
-    if actual != expected:
-        kind = "truncated" if actual < expected else "trailing bytes in"
-        raise DatasetError(
-            f"{path}: {kind} IDX payload: header dims {dims} need {expected} "
-            f"bytes, found {actual}"
-        )
-    arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
-    return arr.astype(dtype.newbyteorder("="), copy=False)
-
-
-def _load_images(path: Path) -> np.ndarray:
-    arr = read_idx(path)
-    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[1:] != (28, 28):
-        raise DatasetError(
-            f"{path}: expected uint8 images of shape (n, 28, 28), "
-            f"got {arr.dtype} {arr.shape}"
-        )
-    x = arr.reshape(arr.shape[0], 28 * 28).astype(np.float32)
-    x /= np.float32(255.0)
-    return x
-
-
-def _load_labels(path: Path, n_images: int) -> np.ndarray:
-    arr = read_idx(path)
-    if arr.dtype != np.uint8 or arr.ndim != 1:
-        raise DatasetError(
-            f"{path}: expected uint8 labels of shape (n,), got {arr.dtype} {arr.shape}"
-        )
-    if arr.shape[0] != n_images:
-        raise DatasetError(
-            f"{path}: {arr.shape[0]} labels but the image file holds {n_images} images"
-        )
-    if arr.size and arr.max() > 9:
-        raise DatasetError(f"{path}: label {int(arr.max())} outside 0..9")
-    return arr.astype(np.int64)
 
 
 # ---------------------------------------------------------------------- download
@@ -354,8 +237,8 @@ def load_mnist(
             _download(name, folder, MIRRORS if mirrors is None else mirrors, timeout, verbose)
 
     paths = [folder / f for f in MNIST_FILES]
-    x_train = _load_images(paths[0])
-    y_train = _load_labels(paths[1], x_train.shape[0])
-    x_test = _load_images(paths[2])
-    y_test = _load_labels(paths[3], x_test.shape[0])
+    x_train = load_idx_images(paths[0])
+    y_train = load_idx_labels(paths[1], x_train.shape[0])
+    x_test = load_idx_images(paths[2])
+    y_test = load_idx_labels(paths[3], x_test.shape[0])
     return x_train, y_train, x_test, y_test

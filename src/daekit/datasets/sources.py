@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from .digits import load_digits_split
-from .mnist import DatasetError, DatasetNotFoundError, load_mnist
+from .idx import DatasetError, DatasetNotFoundError
+from .mnist import load_mnist
 
 __all__ = ["DataSplit", "load_dataset"]
 

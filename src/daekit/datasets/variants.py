@@ -64,8 +64,6 @@ request; a damaged file (truncated, bit-flipped, wrong digest) is reported with 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
 import warnings
@@ -76,10 +74,16 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..utils.atomic import atomic_path
 from .mnist import data_home, load_mnist
-from .photos import PATCH, photo_pool, sample_patches
-from .shapes import make_convex, make_rectangles, make_rectangles_images
+from .variant_cache import SPLITS, CacheWarning, content_hash, read_cache, write_cache
+from .variant_recipes import (
+    VARIANTS,
+    MnistPool,
+    VariantSpec,
+    draw_mnist_indices,
+    quantize,
+    rotate_images,
+)
 
 __all__ = [
     "CacheWarning",
@@ -98,31 +102,11 @@ __all__ = [
 
 #: Bump when any recipe changes: cached files of other versions are then ignored.
 RECIPE_VERSION = 1
-SPLITS = ("train", "valid", "test")
 _CACHE_SUBDIR = "variants"
-_CHUNK = 8192
 
 PathLike = Union[str, "os.PathLike[str]"]
 Progress = Optional[Callable[[int], None]]
 Sizes = Tuple[int, int, int]
-
-
-class CacheWarning(UserWarning):
-    """A cached variant file was damaged or stale and is being regenerated."""
-
-
-@dataclass(frozen=True)
-class VariantSpec:
-    """One data set of the benchmark."""
-
-    name: str
-    sizes: Sizes
-    n_classes: int
-    class_names: Tuple[str, ...]
-    description: str
-    generator: Optional[Callable] = field(default=None, repr=False)  # (rng, n, split, pool, progress) -> (x, y, extras)
-    uses_mnist: bool = False
-    uses_photos: bool = False
 
 
 @dataclass
@@ -167,185 +151,6 @@ class VariantData:
         return {k: getattr(self, k) for k in ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test")}
 
 
-# ----------------------------------------------------------------------------- rotation
-
-_CENTRE = (PATCH - 1) / 2.0
-_GRID_R, _GRID_C = np.meshgrid(np.arange(PATCH, dtype=np.float32) - _CENTRE,
-                               np.arange(PATCH, dtype=np.float32) - _CENTRE, indexing="ij")
-
-
-def rotate_images(images: np.ndarray, angles: np.ndarray) -> np.ndarray:
-    """Rotate each 28×28 image counter-clockwise (as displayed) by ``angles`` (radians) about its
-    centre; bilinear interpolation, zero outside. ``images`` (n, 28, 28) or (n, 784); returns
-    float32 of the same shape. One vectorized gather for the whole batch (inverse mapping:
-    each output pixel reads the source point rotated back by the angle)."""
-    images = np.asarray(images, dtype=np.float32)
-    shape = images.shape
-    n = shape[0]
-    imgs = images.reshape(n, PATCH, PATCH)
-    angles = np.asarray(angles, dtype=np.float32).reshape(n, 1, 1)
-    cos, sin = np.cos(angles), np.sin(angles)
-    # output offset (dr, dc) from the centre; with y = -dr (up) and x = dc, the source point is
-    # the output point rotated clockwise by the angle.
-    src_r = _CENTRE + cos * _GRID_R + sin * _GRID_C + 1.0  # +1: one-pixel zero border below
-    src_c = _CENTRE - sin * _GRID_R + cos * _GRID_C + 1.0
-    side = PATCH + 2
-    padded = np.zeros((n, side, side), dtype=np.float32)
-    padded[:, 1:-1, 1:-1] = imgs
-    src_r = np.clip(src_r, 0.0, side - 1.0)
-    src_c = np.clip(src_c, 0.0, side - 1.0)
-    r0 = np.minimum(np.floor(src_r), side - 2)
-    c0 = np.minimum(np.floor(src_c), side - 2)
-    fr = src_r - r0
-    fc = src_c - c0
-    flat = padded.ravel()
-    base = (np.arange(n, dtype=np.int64)[:, None, None] * (side * side)
-            + r0.astype(np.int64) * side + c0.astype(np.int64))
-    top = (1 - fc) * np.take(flat, base) + fc * np.take(flat, base + 1)
-    bottom = (1 - fc) * np.take(flat, base + side) + fc * np.take(flat, base + side + 1)
-    out = (1 - fr) * top + fr * bottom
-    return np.clip(out, 0.0, 1.0, out=out).reshape(shape)
-
-
-# ------------------------------------------------------------------------ MNIST variants
-
-
-class _MnistPool:
-    """The 70 000 MNIST digits (uint8, read-only) and labels; the last one loaded is kept in memory
-    (keyed by the files' paths, sizes and modification times) so that generating several variants
-    in one process reads MNIST once."""
-
-    _last: Optional[Tuple[tuple, "_MnistPool"]] = None
-
-    def __init__(self, x: np.ndarray, y: np.ndarray):
-        self.x, self.y = x, y
-        self.x.setflags(write=False)
-        self.y.setflags(write=False)
-
-    @classmethod
-    def load(cls, root: Optional[PathLike], download: bool) -> "_MnistPool":
-        key = cls._key(root)
-        if key is not None and cls._last is not None and cls._last[0] == key:
-            return cls._last[1]
-        x_tr, y_tr, x_te, y_te = load_mnist(root, download=download, verbose=True)
-        x = np.concatenate([_quantize(x_tr), _quantize(x_te)])
-        del x_tr, x_te
-        pool = cls(x, np.concatenate([y_tr, y_te]).astype(np.int64))
-        key = cls._key(root)
-        if key is not None:
-            cls._last = (key, pool)
-        return pool
-
-    @staticmethod
-    def _key(root: Optional[PathLike]) -> Optional[tuple]:
-        from .mnist import MNIST_FILES, _resolve_folder
-
-        folder, _ = _resolve_folder(root)
-        try:
-            stats = [os.stat(folder / f) for f in MNIST_FILES]
-        except OSError:
-            return None
-        return (str(folder.resolve()),) + tuple((s.st_size, s.st_mtime_ns) for s in stats)
-
-
-def _draw_mnist_indices(rng: np.random.Generator, labels: np.ndarray, sizes: Sizes) -> List[np.ndarray]:
-    """Per split, indices into the pool: disjoint, class-balanced, shuffled."""
-    counts = []
-    for n in sizes:
-        c = np.full(10, n // 10, dtype=np.int64)
-        c[rng.choice(10, size=n % 10, replace=False)] += 1
-        counts.append(c)
-    counts = np.stack(counts)  # (3 splits, 10 classes)
-    parts: List[List[np.ndarray]] = [[], [], []]
-    for k in range(10):
-        pool_k = np.flatnonzero(labels == k)
-        need = int(counts[:, k].sum())
-        if need > pool_k.size:
-            raise ValueError(f"sizes {sizes} need {need} examples of digit {k}, MNIST has {pool_k.size}")
-        chosen = pool_k[rng.permutation(pool_k.size)[:need]]
-        bounds = np.concatenate([[0], np.cumsum(counts[:, k])])
-        for s in range(3):
-            parts[s].append(chosen[bounds[s]:bounds[s + 1]])
-    out = []
-    for s in range(3):
-        idx = np.concatenate(parts[s])
-        out.append(idx[rng.permutation(idx.size)])
-    return out
-
-
-def _mnist_generator(rotate: bool, background: Optional[str]):
-    def generate(rng: np.random.Generator, index: np.ndarray, split: str, pool: _MnistPool,
-                 progress: Progress) -> Tuple[np.ndarray, np.ndarray, Dict[str, np.ndarray]]:
-        n = index.size
-        extras: Dict[str, np.ndarray] = {"mnist_index": index.astype(np.int64)}
-        if rotate:
-            extras["angle"] = rng.uniform(0.0, 2.0 * np.pi, size=n).astype(np.float32)
-        if background == "image":
-            photos = photo_pool(split)
-            extras["photo"] = rng.integers(0, len(photos), size=n)
-        x = np.empty((n, PATCH * PATCH), dtype=np.float32)
-        for s in range(0, n, _CHUNK):
-            sl = slice(s, min(n, s + _CHUNK))
-            m = sl.stop - sl.start
-            digits = pool.x[index[sl]].astype(np.float32) / np.float32(255.0)
-            if rotate:
-                digits = rotate_images(digits, extras["angle"][sl])
-            if background == "rand":
-                digits = np.maximum(digits, rng.random((m, PATCH * PATCH), dtype=np.float32))
-            elif background == "image":
-                patches, _ = sample_patches(rng, photos, m, extras["photo"][sl])
-                digits = np.maximum(digits, patches.reshape(m, -1))
-            x[sl] = digits
-            if progress is not None:
-                progress(m)
-        return x, pool.y[index], extras
-
-    return generate
-
-
-def _shape_generator(func):
-    def generate(rng, n, split, pool, progress):
-        return func(rng, n, split, progress=progress)
-
-    return generate
-
-
-_DIGITS = tuple(str(d) for d in range(10))
-
-VARIANTS: Dict[str, VariantSpec] = {
-    spec.name: spec
-    for spec in [
-        VariantSpec("mnist-basic", (10_000, 2_000, 50_000), 10, _DIGITS,
-                    "MNIST digits drawn without replacement from the 70k pool",
-                    _mnist_generator(False, None), uses_mnist=True),
-        VariantSpec("mnist-rot", (10_000, 2_000, 50_000), 10, _DIGITS,
-                    "digits rotated by an angle uniform in [0, 2pi)",
-                    _mnist_generator(True, None), uses_mnist=True),
-        VariantSpec("mnist-back-rand", (10_000, 2_000, 50_000), 10, _DIGITS,
-                    "digits on uniform random noise, max(digit, noise)",
-                    _mnist_generator(False, "rand"), uses_mnist=True),
-        VariantSpec("mnist-back-image", (10_000, 2_000, 50_000), 10, _DIGITS,
-                    "digits on a photograph patch, max(digit, patch)",
-                    _mnist_generator(False, "image"), uses_mnist=True, uses_photos=True),
-        VariantSpec("mnist-rot-back-image", (10_000, 2_000, 50_000), 10, _DIGITS,
-                    "rotated digits on a photograph patch",
-                    _mnist_generator(True, "image"), uses_mnist=True, uses_photos=True),
-        VariantSpec("rectangles", (1_000, 200, 50_000), 2, ("wide", "tall"),
-                    "white rectangle outline; label 1 = taller than wide",
-                    _shape_generator(make_rectangles)),
-        VariantSpec("rectangles-images", (10_000, 2_000, 50_000), 2, ("wide", "tall"),
-                    "rectangle of one photograph patch on another; label 1 = taller than wide",
-                    _shape_generator(make_rectangles_images), uses_photos=True),
-        VariantSpec("convex", (6_500, 1_500, 50_000), 2, ("non-convex", "convex"),
-                    "white convex region (1) or union of 2-4 convex sets (0)",
-                    _shape_generator(make_convex)),
-        VariantSpec("mnist", (50_000, 10_000, 10_000), 10, _DIGITS,
-                    "plain MNIST: train 50k, valid = last 10k of the training file, test 10k",
-                    None, uses_mnist=True),
-    ]
-}
-
-
 def list_variants(include_mnist: bool = True) -> List[str]:
     """Names accepted by :func:`load_variant` (``"mnist"`` last)."""
     return [n for n in VARIANTS if include_mnist or n != "mnist"]
@@ -377,10 +182,6 @@ def _check_seed(random_state) -> int:
 # ------------------------------------------------------------------------------ generation
 
 
-def _quantize(x: np.ndarray) -> np.ndarray:
-    return np.rint(np.clip(x, 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
-
-
 def generate_variant(name: str, random_state: int = 0, sizes: Optional[Sequence[int]] = None,
                      root: Optional[PathLike] = None, progress: Progress = None,
                      download: bool = True) -> Dict[str, np.ndarray]:
@@ -393,29 +194,19 @@ def generate_variant(name: str, random_state: int = 0, sizes: Optional[Sequence[
     sizes = _check_sizes(spec, sizes)
     seed = _check_seed(random_state)
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
-    pool = _MnistPool.load(root, download) if spec.uses_mnist else None
+    pool = MnistPool.load(root, download) if spec.uses_mnist else None
     if pool is not None:
-        plans: List = _draw_mnist_indices(rng, pool.y, sizes)
+        plans: List = draw_mnist_indices(rng, pool.y, sizes)
     else:
         plans = list(sizes)
     arrays: Dict[str, np.ndarray] = {}
     for split, plan in zip(SPLITS, plans):
         x, y, extras = spec.generator(rng, plan, split, pool, progress)
-        arrays[f"x_{split}"] = _quantize(x)
+        arrays[f"x_{split}"] = quantize(x)
         arrays[f"y_{split}"] = np.asarray(y, dtype=np.int64)
         for key, value in extras.items():
             arrays[f"{key}_{split}"] = np.asarray(value)
     return arrays
-
-
-def content_hash(arrays: Dict[str, np.ndarray]) -> str:
-    """SHA-256 over the arrays in key order: name, dtype, shape and bytes of each."""
-    h = hashlib.sha256()
-    for key in sorted(arrays):
-        a = np.ascontiguousarray(arrays[key])
-        h.update(f"{key}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
 
 
 # ----------------------------------------------------------------------------------- cache
@@ -434,41 +225,6 @@ def cache_path(name: str, random_state: int = 0, sizes: Optional[Sequence[int]] 
 def _meta(name: str, seed: int, sizes: Sizes) -> Dict:
     return {"name": name, "random_state": seed, "sizes": list(sizes), "recipe_version": RECIPE_VERSION,
             "format": "daekit-variant"}
-
-
-def _write_cache(path: Path, arrays: Dict[str, np.ndarray], meta: Dict, digest: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays, __meta__=np.array(json.dumps(meta, sort_keys=True)),
-                                __sha256__=np.array(digest))
-            fh.flush()
-            os.fsync(fh.fileno())
-
-
-def _read_cache(path: Path, meta: Dict, sizes: Sizes) -> Tuple[Optional[Dict[str, np.ndarray]], str, str]:
-    """(arrays, digest, problem): arrays None and a reason when the file cannot be trusted."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except Exception as exc:  # truncated / corrupt zip, bad CRC, zlib errors, bad headers
-        return None, "", f"unreadable ({type(exc).__name__}: {exc})"
-    try:
-        stored_meta = json.loads(str(arrays.pop("__meta__")))
-        stored_digest = str(arrays.pop("__sha256__"))
-    except Exception as exc:
-        return None, "", f"no metadata ({type(exc).__name__}: {exc})"
-    if stored_meta != meta:
-        return None, "", f"metadata {stored_meta} do not match the request {meta}"
-    for split, n in zip(SPLITS, sizes):
-        x, y = arrays.get(f"x_{split}"), arrays.get(f"y_{split}")
-        if x is None or y is None or x.dtype != np.uint8 or x.shape != (n, PATCH * PATCH) \
-                or y.dtype != np.int64 or y.shape != (n,):
-            return None, "", f"unexpected arrays for split {split!r}"
-    digest = content_hash(arrays)
-    if digest != stored_digest:
-        return None, "", f"content hash {digest[:12]}… differs from the stored {stored_digest[:12]}…"
-    return arrays, digest, ""
 
 
 def _progress_callback(progress, name: str, total: int):
@@ -543,7 +299,7 @@ def load_variant(name: str, root: Optional[PathLike] = None, random_state: int =
     if cache:
         status = "generated"
         if path.exists() and not force:
-            arrays, digest, problem = _read_cache(path, meta, sizes_t)
+            arrays, digest, problem = read_cache(path, meta, sizes_t)
             if arrays is None:
                 warnings.warn(f"cached data set {path} is damaged or stale ({problem}); regenerating it",
                               CacheWarning, stacklevel=2)
@@ -560,7 +316,7 @@ def load_variant(name: str, root: Optional[PathLike] = None, random_state: int =
             close()
         digest = content_hash(arrays)
         if cache:
-            _write_cache(path, arrays, meta, digest)
+            write_cache(path, arrays, meta, digest)
     return _to_data(spec, arrays, seed, sizes_t, digest, path if cache else None, status)
 
 
@@ -583,7 +339,7 @@ def _load_plain_mnist(spec: VariantSpec, root, seed: int, sizes: Sizes, truncate
     sizes = tuple(len(parts[s][1]) for s in SPLITS)  # type: ignore[assignment]
     arrays = {}
     for s in SPLITS:
-        arrays[f"x_{s}"] = _quantize(parts[s][0])
+        arrays[f"x_{s}"] = quantize(parts[s][0])
         arrays[f"y_{s}"] = parts[s][1].astype(np.int64)
     digest = content_hash(arrays)
     return VariantData(spec.name, parts["train"][0], arrays["y_train"], parts["valid"][0], arrays["y_valid"],

@@ -57,7 +57,7 @@ class Budget:
     ``rbm_batch_size``).
 
     ``rbm`` picks DBN-3's RBMs (:data:`daekit.dbn.RBM_KINDS`): ``"daekit"`` (default,
-    :func:`daekit.models.rbm.train_rbm`: CD-1, momentum 0.5 then 0.9 after 5 epochs, weight decay 2e-4,
+    :func:`daekit.rbm_training.train_rbm`: CD-1, momentum 0.5 then 0.9 after 5 epochs, weight decay 2e-4,
     centred gradients) or ``"sklearn"`` (scikit-learn's ``BernoulliRBM``: persistent CD, plain
     SGD). The default was ``"sklearn"`` until issue 5: with it DBN-3 stayed at chance on bg-rand,
     bg-img-rot and rect-img at the small budget, because its first RBM's hidden units ended
