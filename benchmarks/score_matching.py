@@ -59,7 +59,7 @@ from daekit.score import (  # noqa: E402
     geometric_sigmas,
     relative_fisher_divergence,
 )
-from daekit.viz_score import plot_score_field  # noqa: E402
+from daekit.viz import plot_score_field  # noqa: E402
 
 METHODS = ["dsm", "ism", "esm", "dsm-plain", "annealed", "tied-dae"]
 LABELS = {"dsm": "DSM", "ism": "ISM", "esm": "ESM (oracle)", "dsm-plain": "DSM plain MLP",
