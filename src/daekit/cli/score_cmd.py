@@ -76,7 +76,7 @@ def train_score_run(args: argparse.Namespace) -> dict[str, Any]:
         relative_fisher_divergence,
     )
     from ..utils import resolve_device
-    from ..viz_score import plot_score_field
+    from ..viz import plot_score_field
 
     t_start = time.perf_counter()
     # ---- validate everything before writing anything
