@@ -6,7 +6,8 @@ optionally, ``config.json`` with the settings the samplers need: ``corruption`` 
 by the chain and, when Gaussian, as the noise level σ of its score (r(x) − x)/σ²), ``sigma``
 (the noise level of a single-level score network) and ``sigmas`` (the levels of a
 noise-conditional score network). Flags override them. The sampler is chosen by
-:func:`daekit.sampling.sampler_for`, the metric computed by :func:`daekit.metrics.mnist_parzen_protocol`.
+:func:`daekit.sampling.sampler_for`, the metric by :func:`daekit.metrics.parzen_protocol` on
+:func:`daekit.metrics.mnist_parzen_sets`.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from ..datasets import DatasetError, DatasetNotFoundError
-    from ..metrics import MNIST_FEATURES, mnist_parzen_protocol
+    from ..metrics import MNIST_FEATURES, mnist_parzen_sets, parzen_protocol
     from ..sampling import n_features, starting_points
 
     if not args.parzen:
@@ -115,6 +116,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if d != MNIST_FEATURES:
         raise ValueError(f"the Parzen protocol is defined on MNIST ({MNIST_FEATURES} features); {args.run} holds a "
                          f"model of {d}")
+    try:
+        valid, test = mnist_parzen_sets(args.n_test, verbose=not args.quiet)
+    except (DatasetNotFoundError, DatasetError) as exc:
+        raise FileNotFoundError(str(exc).splitlines()[0] + " (set DAEKIT_DATA to a folder holding mnist/)") from None
     generator = torch.Generator().manual_seed(args.seed)
 
     def start(n: int, gen: torch.Generator | None) -> torch.Tensor:
@@ -124,10 +129,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     samples, description = plan.collect(args.n_samples, start, generator, chains=args.chains, burn_in=args.burn_in,
                                         thin=args.thin, batch_size=args.batch_size)
     sample_seconds = time.perf_counter() - t0
-    try:
-        result = mnist_parzen_protocol(samples, args.n_test, verbose=not args.quiet)
-    except (DatasetNotFoundError, DatasetError) as exc:
-        raise FileNotFoundError(str(exc).splitlines()[0] + " (set DAEKIT_DATA to a folder holding mnist/)") from None
+    result = parzen_protocol(samples, valid, test)
     protocol = "the full protocol" if result.full_protocol else "NOT the full protocol (10,000 samples, 10,000 test images)"
     print(f"{description} (from {args.init} starts)")
     print(f"Parzen log-likelihood: {result.mean:.1f} ± {result.std_error:.1f} nats  (sigma={result.sigma:.3g} chosen "

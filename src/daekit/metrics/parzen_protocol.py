@@ -19,7 +19,7 @@ import numpy as np
 from ..utils import check_positive_int
 from .parzen import PARZEN_SIGMAS, parzen_log_likelihood, select_parzen_sigma
 
-__all__ = ["ParzenResult", "parzen_protocol", "mnist_parzen_protocol", "MNIST_FEATURES"]
+__all__ = ["ParzenResult", "parzen_protocol", "mnist_parzen_sets", "mnist_parzen_protocol", "MNIST_FEATURES"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,19 +64,28 @@ def parzen_protocol(samples: Any, valid: Any, test: Any, sigmas: Sequence[float]
     return result
 
 
-def mnist_parzen_protocol(samples: Any, n_test: int = PROTOCOL_SIZE, *, root: Any = None, download: bool = True,
-                          verbose: bool = False) -> ParzenResult:
-    """:func:`parzen_protocol` of ``samples`` (N, 784) on the MNIST sets of the protocol.
+def mnist_parzen_sets(n_test: int = PROTOCOL_SIZE, *, root: Any = None, download: bool = True,
+                      verbose: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The MNIST sets of the protocol: (valid, test) = the first 1,000 of training examples
+    50,000–60,000 and the first ``n_test`` test images.
 
-    Raises ValueError when the samples are not 784-dimensional, and
-    :class:`daekit.datasets.DatasetNotFoundError` when MNIST is neither in ``root`` (default
-    ``$DAEKIT_DATA``) nor downloadable.
+    Raises :class:`daekit.datasets.DatasetNotFoundError` when MNIST is neither in ``root``
+    (default ``$DAEKIT_DATA``) nor downloadable.
     """
     from ..datasets import load_mnist
 
     n_test = check_positive_int(n_test, "n_test")
+    x_train, _, x_test, _ = load_mnist(root, download=download, verbose=verbose)
+    return x_train[50000:51000], x_test[:n_test]
+
+
+def mnist_parzen_protocol(samples: Any, n_test: int = PROTOCOL_SIZE, *, root: Any = None, download: bool = True,
+                          verbose: bool = False) -> ParzenResult:
+    """:func:`parzen_protocol` of ``samples`` (N, 784) on the MNIST sets of the protocol
+    (:func:`mnist_parzen_sets`); ValueError when the samples are not 784-dimensional."""
+    n_test = check_positive_int(n_test, "n_test")
     d = int(np.prod(np.shape(samples)[1:]))
     if d != MNIST_FEATURES:
         raise ValueError(f"samples must have {MNIST_FEATURES} features (the Parzen protocol is defined on MNIST), got {d}")
-    x_train, _, x_test, _ = load_mnist(root, download=download, verbose=verbose)
-    return parzen_protocol(samples, x_train[50000:51000], x_test[:n_test])
+    valid, test = mnist_parzen_sets(n_test, root=root, download=download, verbose=verbose)
+    return parzen_protocol(samples, valid, test)
