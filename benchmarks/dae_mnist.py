@@ -25,7 +25,7 @@ from sklearn.neural_network import BernoulliRBM
 from daekit import DenoisingAutoencoder
 from daekit.datasets import load_mnist
 from daekit.metrics import classification_error
-from daekit.viz import save_figure, tile_images
+from daekit.viz import new_figure, save_figure, style, tile_images
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,13 +54,12 @@ def main() -> None:
         rows[f"dae nu={nu}"] = {"final_train_cost": dae.loss_curve_[-1], "seconds": seconds}
         print(f"DAE ν={nu}: final training cost {dae.loss_curve_[-1]:.2f} in {seconds:.0f} s", flush=True)
 
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 5.3))
-    for ax, nu in zip(axes, (0.0, 0.3)):
-        ax.imshow(tile_images(filters[nu][:100]), cmap="gray", interpolation="nearest")
-        ax.set_title(f"ν = {nu:.0%} masking, {epochs} epochs")
-        ax.set_axis_off()
+    fig = new_figure(10, 5.3)
+    with style():
+        for ax, nu in zip(fig.subplots(1, 2), (0.0, 0.3)):
+            ax.imshow(tile_images(filters[nu][:100]))
+            ax.set_title(f"ν = {nu:.0%} masking, {epochs} epochs")
+            ax.set_axis_off()
     out = ROOT / "docs" / "images" / ("filters_nu0_vs_nu30.png" if not args.quick else "filters_quick.png")
     save_figure(fig, out)
 

@@ -55,15 +55,15 @@ import numpy as np
 import torch
 
 from daekit import DAE, DenoisingObjective, TrainConfig, fit
+from daekit.models.registry import save_model
+from daekit.utils.atomic import write_json
 from daekit.corruption import make_corruption
 from daekit.datasets.toy import make_toy
-from daekit.models.registry import save_model
-from daekit.models.score_networks import NoiseConditionalScoreNet, ScoreNet
-from daekit.objectives.walkback import WalkbackObjective
-from daekit.sample_metrics import mmd, parzen_log_likelihood, select_parzen_sigma
+from daekit.metrics import mmd, parzen_protocol
 from daekit.sampling import annealed_langevin, collect_chain_samples, dae_chain, langevin
 from daekit.score import ScoreObjective, annealed_dsm_loss, geometric_sigmas
-from daekit.utils.atomic import write_json
+from daekit.models.score_networks import NoiseConditionalScoreNet, ScoreNet
+from daekit.objectives.walkback import WalkbackObjective
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "sampling.jsonl"
@@ -202,22 +202,20 @@ def toy_table(rows: list[dict], n: int) -> str:
 
 # --------------------------------------------------------------------------- (b) MNIST
 def parzen(samples, valid, test) -> dict:
-    t0 = time.perf_counter()
-    sigma = select_parzen_sigma(samples, valid)
-    mean, se = parzen_log_likelihood(samples, test, sigma)
-    return {"parzen": mean, "se": se, "parzen_sigma": sigma, "n_samples": len(samples),
-            "parzen_seconds": time.perf_counter() - t0}
+    r = parzen_protocol(samples, valid, test)
+    return {"parzen": r.mean, "se": r.std_error, "parzen_sigma": r.sigma, "n_samples": r.n_samples,
+            "parzen_seconds": r.seconds}
 
 
 def save_grid(samples: torch.Tensor, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    from daekit.viz import save_figure, tile_images
+    from daekit.viz import new_figure, save_figure, style, tile_images
 
     tiles = tile_images(np.clip(samples[:100].numpy(), 0, 1), (28, 28), n_cols=10, scale_each=False)
-    fig, ax = plt.subplots(figsize=(3, 3))
-    ax.imshow(tiles, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_axis_off()
+    fig = new_figure(3, 3)
+    with style():
+        ax = fig.add_subplot()
+        ax.imshow(tiles, vmin=0, vmax=1)
+        ax.set_axis_off()
     save_figure(fig, path, dpi=100)
 
 

@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
+from daekit.utils.atomic import atomic_write_bytes  # noqa: E402
 from daekit.cli.score_cmd import fit_in_phases  # noqa: E402
 from daekit.datasets.toy import make_toy  # noqa: E402
 from daekit.models.dae import DAE  # noqa: E402
@@ -58,8 +59,7 @@ from daekit.score import (  # noqa: E402
     geometric_sigmas,
     relative_fisher_divergence,
 )
-from daekit.utils.atomic import atomic_write_bytes  # noqa: E402
-from daekit.viz_score import plot_score_field  # noqa: E402
+from daekit.viz import plot_score_field  # noqa: E402
 
 METHODS = ["dsm", "ism", "esm", "dsm-plain", "annealed", "tied-dae"]
 LABELS = {"dsm": "DSM", "ism": "ISM", "esm": "ESM (oracle)", "dsm-plain": "DSM plain MLP",

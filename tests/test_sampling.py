@@ -319,7 +319,7 @@ def test_cli_sample_annealed_from_a_score_network_run(tmp_path):
 @pytest.mark.parametrize("argv,fragment", [
     (["sample", "nowhere"], "nowhere"),
     (["sample", "RUN", "--method", "annealed"], "noise-conditional"),
-    (["sample", "RUN", "--method", "langevin", "--corruption", "masking:0.3"], "--sigma"),
+    (["sample", "RUN", "--method", "langevin", "--corruption", "masking:0.3"], "give sigma"),
     (["sample", "RUN", "--animate", "x.mp4"], ".gif"),
     (["evaluate-samples", "RUN"], "--parzen"),
     (["evaluate-samples", "RUN", "--parzen"], "784"),

@@ -1,4 +1,4 @@
-"""Tests of daekit.score, daekit.models.score_networks, daekit.datasets.toy, daekit.viz_score and the
+"""Tests of daekit.score, daekit.models.score_networks, daekit.datasets.toy, daekit.viz.score and the
 ``daekit score`` command: the identities of Vincent (2011) and Hyvärinen (2005) in float64 on
 random parameters and data, exact scores of the toy densities, and the plumbing.
 
@@ -16,9 +16,9 @@ import os
 import pytest
 import torch
 
+from daekit.models.registry import load_model, save_model
 from daekit.datasets.toy import TOY_DENSITIES, GaussianMixture, make_toy
 from daekit.models.dae import DAE
-from daekit.models.registry import load_model, save_model
 from daekit.score import (
     NoiseConditionalScoreNet,
     ScoreNet,
@@ -522,7 +522,7 @@ def test_toy_presets():
 
 # --------------------------------------------------------------------------- figure, CLI
 def test_plot_score_field_writes_a_png_atomically(tmp_path):
-    from daekit.viz_score import plot_score_field
+    from daekit.viz import plot_score_field
 
     q = make_toy("8gaussians").smoothed(0.2)
     net = ScoreNet(2, (8,), generator=gen(0))

@@ -472,7 +472,7 @@ def test_cli_make_shows_a_progress_bar(root, capsys):
 
 
 def test_plot_variant_grid(tmp_path):
-    from daekit.viz_datasets import plot_variant_grid, variant_grid
+    from daekit.viz import plot_variant_grid, variant_grid
 
     data = load_variant("rectangles", sizes=(40, 0, 0), cache=False)
     tiles, labels = variant_grid(data, n_cols=10)

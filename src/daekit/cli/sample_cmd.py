@@ -5,7 +5,9 @@ RUN is a run folder holding ``model/`` (a DAE from ``daekit train``, or a score 
 optionally, ``config.json`` with the settings the samplers need: ``corruption`` (the DAE's, used
 by the chain and, when Gaussian, as the noise level σ of its score (r(x) − x)/σ²), ``sigma``
 (the noise level of a single-level score network) and ``sigmas`` (the levels of a
-noise-conditional score network). Flags override them.
+noise-conditional score network). Flags override them. The sampler is chosen by
+:func:`daekit.sampling.sampler_for`, the metric by :func:`daekit.metrics.parzen_protocol` on
+:func:`daekit.metrics.mnist_parzen_sets`.
 """
 
 from __future__ import annotations
@@ -13,32 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import secrets
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import numpy as np
 import torch
 
+from ..sampling import INITS, METHODS
 from ._args import positive_float, positive_int
-
-METHODS = ("auto", "chain", "langevin", "annealed")
-
-
-@dataclass
-class _Plan:
-    """A resolved sampler: ``draw(x0, generator, return_all, every)`` and what it is."""
-
-    method: str
-    description: str
-    total_steps: int
-    draw: Callable[..., torch.Tensor]
 
 
 def _load_run(run: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    from .. import score_networks  # noqa: F401  (registers the score networks with load_model)
     from ..models.registry import load_model
 
     path = Path(run)
@@ -56,269 +44,102 @@ def _load_run(run: str) -> tuple[torch.nn.Module, dict[str, Any]]:
     return model, config
 
 
-def _n_features(model: torch.nn.Module) -> int:
-    cfg = model.config
-    return int(getattr(cfg, "n_visible", None) or getattr(cfg, "n_features"))
+def _data_name(run_config: dict[str, Any]) -> str | None:
+    return run_config.get("data_used") or run_config.get("data")
 
 
-def _gaussian_sigma(corruption: Any) -> float | None:
-    from ..corruption import Gaussian
+def _plan(args: argparse.Namespace, model: torch.nn.Module, run_config: dict[str, Any]):
+    """The sampler of ``model`` for the flags, the run's saved settings filling the gaps."""
+    from ..sampling import sampler_for
+    from ..score import geometric_sigmas
 
-    return corruption.sigma if isinstance(corruption, Gaussian) else None
-
-
-def _resolve(args: argparse.Namespace, model: torch.nn.Module, run_config: dict[str, Any]) -> _Plan:
-    """Check the flags against the model and build the sampler (raises ValueError on a mismatch)."""
-    from ..corruption import make_corruption
-    from ..models.dae import DAE
-    from ..models.score_networks import NoiseConditionalScoreNet, ScoreNet
-    from ..sampling import annealed_langevin, dae_chain, langevin
-    from ..score import geometric_sigmas, reconstruction_score
-
-    kind = type(model).__name__
+    corruption = args.corruption or run_config.get("corruption")
     method = args.method
-    if method == "auto":
-        method = {"DAE": "chain", "NoiseConditionalScoreNet": "annealed", "ScoreNet": "langevin"}.get(kind)
-        if method is None:
-            raise ValueError(f"no sampler for a {kind} model; choose --method")
-    corruption_spec = args.corruption or run_config.get("corruption")
-
-    if method == "chain":
-        if not hasattr(model, "distribution"):
-            raise ValueError(f"--method chain needs a DAE (a model with a reconstruction distribution); {args.run} holds a {kind}")
-        if not corruption_spec:
+    if method == "chain" or (method == "auto" and hasattr(model, "distribution")):
+        if not corruption:
             raise ValueError(f"{args.run}/config.json names no corruption; pass --corruption, e.g. saltpepper:0.3")
-        corruption = make_corruption(corruption_spec)
-        steps = args.steps or 100
-        sample = not args.no_draw
-
-        def draw(x0, generator, return_all=False, every=1):
-            return dae_chain(model, corruption, x0, steps, sample, generator, return_all,
-                             return_mean=args.report == "mean",
-                             every=every, progress=not args.quiet)
-
-        what = "draws" if sample else "means"
-        return _Plan("chain", f"DAE chain, {steps} steps, corruption {corruption.spec}, moving by {what}, "
-                     f"reporting {'E[x | x~]' if args.report == 'mean' else 'the state'}", steps, draw)
-
-    if method == "langevin":
-        sigma = args.sigma
-        if isinstance(model, DAE):
-            if sigma is None and corruption_spec:
-                sigma = _gaussian_sigma(make_corruption(corruption_spec))
-            if sigma is None:
-                raise ValueError(f"Langevin with a DAE uses its score (r(x) - x)/sigma^2, which needs Gaussian training "
-                                 f"noise; the corruption is {corruption_spec!r}: pass --sigma to use it anyway")
-            score_fn = lambda x, s=sigma: reconstruction_score(model, x, s)  # noqa: E731
-        elif isinstance(model, NoiseConditionalScoreNet):
-            if sigma is None:
-                sigma = float(min(run_config["sigmas"])) if run_config.get("sigmas") else 0.01
-            score_fn = model.at(sigma)
-        elif isinstance(model, ScoreNet):
-            score_fn = model
-            if sigma is None:
-                sigma = run_config.get("sigma")
-            if sigma is None and args.step_size is None:
-                raise ValueError(f"{args.run}/config.json gives no noise level 'sigma' of the score network: "
-                                 "pass --sigma or --step-size")
-        else:
-            raise ValueError(f"--method langevin needs a DAE or a score network; {args.run} holds a {kind}")
-        step = args.step_size or 0.2 * float(sigma) ** 2
-        steps = args.steps or 1000
-
-        def draw(x0, generator, return_all=False, every=1):
-            return langevin(score_fn, x0, step, steps, generator, return_all=return_all, every=every,
-                            progress=not args.quiet)
-
-        return _Plan("langevin", f"Langevin, {steps} steps of size {step:.3g}"
-                     + (f" on the score at sigma={float(sigma):g}" if sigma is not None else ""), steps, draw)
-
-    # annealed
-    if not isinstance(model, NoiseConditionalScoreNet):
-        raise ValueError(f"--method annealed needs a noise-conditional score model (NoiseConditionalScoreNet); "
-                         f"{args.run} holds a {kind}: use --method chain or langevin")
+    sigmas: list[float] | None
     if args.sigma_max is not None or args.sigma_min is not None or args.levels is not None:
         sigmas = geometric_sigmas(args.sigma_max or 1.0, args.sigma_min or 0.01, args.levels or 10).tolist()
-    elif run_config.get("sigmas"):
-        sigmas = [float(s) for s in run_config["sigmas"]]
     else:
-        sigmas = geometric_sigmas(1.0, 0.01, 10).tolist()
-    eps = args.eps
-    steps = args.steps or 100
-    total = len(sigmas) * steps + (1 if args.final_denoise else 0)
-
-    def draw(x0, generator, return_all=False, every=1):
-        return annealed_langevin(model, sigmas, x0, eps, steps, generator, final_denoise=args.final_denoise,
-                                 return_all=return_all, every=every, progress=not args.quiet)
-
-    return _Plan("annealed", f"annealed Langevin, {len(sigmas)} levels {sigmas[0]:g}..{sigmas[-1]:g}, "
-                 f"{steps} steps per level, eps={eps:g}" + (", final denoising step" if args.final_denoise else ""),
-                 total, draw)
-
-
-def _initial(args: argparse.Namespace, n: int, d: int, run_config: dict[str, Any], generator: torch.Generator) -> torch.Tensor:
-    if args.init == "uniform":
-        return torch.rand(n, d, generator=generator)
-    if args.init == "zeros":
-        return torch.zeros(n, d)
-    from ..datasets.sources import load_dataset
-
-    split = load_dataset(run_config.get("data_used") or run_config.get("data") or "auto")
-    pool = split.x_test if split.x_test is not None else split.x_train
-    pool = np.asarray(pool, dtype=np.float32)
-    if pool.shape[1] != d:
-        raise ValueError(f"--init data: the run's data has {pool.shape[1]} features but the model has {d}")
-    idx = torch.randint(0, len(pool), (n,), generator=generator)
-    return torch.as_tensor(pool[idx.numpy()])
-
-
-def _show(ax, x: np.ndarray, clip: bool) -> None:
-    from ..viz import image_shape, tile_images
-
-    if x.shape[1] == 2:
-        ax.scatter(x[:, 0], x[:, 1], s=4, alpha=0.6)
-        ax.set_aspect("equal")
-        return
-    shape = image_shape(x.shape[1])
-    if clip:
-        ax.imshow(tile_images(np.clip(x, 0, 1), shape, scale_each=False), cmap="gray", vmin=0, vmax=1,
-                  interpolation="nearest")
-    else:
-        ax.imshow(tile_images(x, shape), cmap="gray", interpolation="nearest")
-    ax.set_axis_off()
+        sigmas = run_config.get("sigmas") or None
+    sigma = args.sigma if args.sigma is not None else run_config.get("sigma")
+    return sampler_for(model, method, corruption=corruption, steps=args.steps, sample=not args.no_draw,
+                       report_mean=args.report == "mean", sigma=sigma, step_size=args.step_size, sigmas=sigmas,
+                       eps=args.eps, final_denoise=args.final_denoise, progress=not args.quiet)
 
 
 def _clip_display(model: torch.nn.Module, run_config: dict[str, Any]) -> bool:
     recon = getattr(getattr(model, "config", None), "reconstruction", None)
-    return recon == "bernoulli" or (run_config.get("data_used") or run_config.get("data")) in ("mnist", "digits")
-
-
-def _write_gif(frames: np.ndarray, path: Path, clip: bool, title: str) -> None:
-    """Animate ``frames`` (T, N, d) with matplotlib's PillowWriter, atomically."""
-    import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation, PillowWriter
-
-    fig, ax = plt.subplots(figsize=(4, 4))
-    lo, hi = np.percentile(frames[-1], [0.5, 99.5], axis=0) if frames.shape[2] == 2 else (None, None)
-
-    def update(i):
-        ax.clear()
-        _show(ax, frames[i], clip)
-        if lo is not None:
-            pad = 0.2 * (hi - lo) + 1e-3
-            ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
-            ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
-        ax.set_title(f"{title}: frame {i + 1}/{len(frames)}", fontsize=8)
-        return ()
-
-    anim = FuncAnimation(fig, update, frames=len(frames), blit=False)
-    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(6)}{path.suffix}")  # Pillow picks GIF from the suffix
-    try:
-        anim.save(str(tmp), writer=PillowWriter(fps=10))
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if tmp.exists():
-            tmp.unlink()
+    return recon == "bernoulli" or _data_name(run_config) in ("mnist", "digits")
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    import matplotlib.pyplot as plt
-
-    from ..viz import save_figure
+    from ..sampling import n_features, starting_points
+    from ..viz import plot_samples, write_animation
 
     out = Path(args.out)
     gif = Path(args.animate) if args.animate else None
     if gif is not None and gif.suffix.lower() != ".gif":
         raise ValueError(f"--animate must name a .gif file, got {args.animate!r}")
     model, run_config = _load_run(args.run)
-    plan = _resolve(args, model, run_config)
-    d = _n_features(model)
+    plan = _plan(args, model, run_config)
     generator = torch.Generator().manual_seed(args.seed)
-    x0 = _initial(args, args.n, d, run_config, generator)
+    x0 = starting_points(args.init, args.n, n_features(model), generator, data=_data_name(run_config))
     t0 = time.perf_counter()
     if gif is not None:
-        every = max(1, math.ceil(plan.total_steps / args.frames))
-        traj = plan.draw(x0, generator, return_all=True, every=every)
+        traj = plan.draw(x0, generator, return_all=True, every=max(1, math.ceil(plan.total_steps / args.frames)))
         samples = traj[-1]
     else:
         samples = plan.draw(x0, generator)
     seconds = time.perf_counter() - t0
     clip = _clip_display(model, run_config)
-    x = samples.detach().cpu().numpy()
-    fig, ax = plt.subplots(figsize=(6, 6))
-    _show(ax, x, clip)
-    ax.set_title(f"{args.n} samples: {plan.description}", fontsize=7)
-    save_figure(fig, out)
+    plot_samples(samples.detach().cpu().numpy(), out, clip, title=f"{args.n} samples: {plan.description}")
     print(f"{plan.description}: {args.n} samples in {seconds:.1f} s")
     print(f"wrote {out}")
     if gif is not None:
-        gif.parent.mkdir(parents=True, exist_ok=True)
-        _write_gif(traj.detach().cpu().numpy(), gif, clip, plan.method)
+        write_animation(traj.detach().cpu().numpy(), gif, clip, plan.method)
         print(f"wrote {gif} ({traj.shape[0]} frames)")
     return 0
 
 
-def _draw_many(args: argparse.Namespace, plan: _Plan, model, d: int, run_config: dict[str, Any],
-               generator: torch.Generator) -> tuple[torch.Tensor, str]:
-    """``--n-samples`` draws and what they are: parallel chains with burn-in and thinning for the
-    DAE chain, independent batches of ``--batch-size`` runs for the Langevin samplers."""
-    from ..corruption import make_corruption
-    from ..sampling import collect_chain_samples
-
-    n = args.n_samples
-    if plan.method == "chain":
-        corruption = make_corruption(args.corruption or run_config.get("corruption"))
-        chains = min(args.chains, n)
-        x0 = _initial(args, chains, d, run_config, generator)
-        samples = collect_chain_samples(model, corruption, x0, n, burn_in=args.burn_in, thin=args.thin,
-                                        sample=not args.no_draw, generator=generator,
-                                        return_mean=args.report == "mean", progress=not args.quiet)
-        what = "E[x | x~] of the kept steps" if args.report == "mean" else "the kept states"
-        return samples, (f"DAE chain, corruption {corruption.spec}: {chains} parallel chains from {args.init} "
-                         f"starts, burn-in {args.burn_in}, one state every {args.thin} step(s); reporting {what}")
-    parts = []
-    for start in range(0, n, args.batch_size):
-        x0 = _initial(args, min(args.batch_size, n - start), d, run_config, generator)
-        parts.append(plan.draw(x0, generator))
-    return torch.cat(parts), plan.description
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
-    from ..datasets import DatasetError, DatasetNotFoundError, load_mnist
-    from ..sample_metrics import parzen_log_likelihood, select_parzen_sigma
+    from ..datasets import DatasetError, DatasetNotFoundError
+    from ..metrics import MNIST_FEATURES, mnist_parzen_sets, parzen_protocol
+    from ..sampling import n_features, starting_points
 
     if not args.parzen:
         raise ValueError("choose a metric: --parzen (the Parzen-window log-likelihood protocol on MNIST)")
     model, run_config = _load_run(args.run)
-    plan = _resolve(args, model, run_config)
-    d = _n_features(model)
-    if d != 784:
-        raise ValueError(f"the Parzen protocol is defined on MNIST (784 features); {args.run} holds a model of {d}")
+    plan = _plan(args, model, run_config)
+    d = n_features(model)
+    if d != MNIST_FEATURES:
+        raise ValueError(f"the Parzen protocol is defined on MNIST ({MNIST_FEATURES} features); {args.run} holds a "
+                         f"model of {d}")
     try:
-        x_train, _, x_test, _ = load_mnist(download=True, verbose=not args.quiet)
+        valid, test = mnist_parzen_sets(args.n_test, verbose=not args.quiet)
     except (DatasetNotFoundError, DatasetError) as exc:
         raise FileNotFoundError(str(exc).splitlines()[0] + " (set DAEKIT_DATA to a folder holding mnist/)") from None
     generator = torch.Generator().manual_seed(args.seed)
+
+    def start(n: int, gen: torch.Generator | None) -> torch.Tensor:
+        return starting_points(args.init, n, d, gen, data=_data_name(run_config))
+
     t0 = time.perf_counter()
-    samples, description = _draw_many(args, plan, model, d, run_config, generator)
+    samples, description = plan.collect(args.n_samples, start, generator, chains=args.chains, burn_in=args.burn_in,
+                                        thin=args.thin, batch_size=args.batch_size)
     sample_seconds = time.perf_counter() - t0
-    valid = x_train[50000:51000]
-    test = x_test[:args.n_test]
-    t1 = time.perf_counter()
-    sigma = select_parzen_sigma(samples, valid)
-    mean, se = parzen_log_likelihood(samples, test, sigma)
-    parzen_seconds = time.perf_counter() - t1
-    n = len(samples)
-    protocol = "the full protocol" if n == 10000 and len(test) == 10000 else "NOT the full protocol (10,000 samples, 10,000 test images)"
-    print(description)
-    print(f"Parzen log-likelihood: {mean:.1f} ± {se:.1f} nats  (sigma={sigma:.3g} chosen on 1000 validation images; "
-          f"{n} samples, {len(test)} MNIST test images: {protocol}; sampling {sample_seconds:.1f} s, "
-          f"Parzen {parzen_seconds:.1f} s)")
+    result = parzen_protocol(samples, valid, test)
+    protocol = "the full protocol" if result.full_protocol else "NOT the full protocol (10,000 samples, 10,000 test images)"
+    print(f"{description} (from {args.init} starts)")
+    print(f"Parzen log-likelihood: {result.mean:.1f} ± {result.std_error:.1f} nats  (sigma={result.sigma:.3g} chosen "
+          f"on {result.n_valid} validation images; {result.n_samples} samples, {result.n_test} MNIST test images: "
+          f"{protocol}; sampling {sample_seconds:.1f} s, Parzen {result.seconds:.1f} s)")
     if args.json:
-        print(json.dumps({"method": plan.method, "description": description, "parzen_mean": mean,
-                          "parzen_std_error": se, "parzen_sigma": sigma, "n_samples": n, "n_test": len(test),
-                          "sample_seconds": sample_seconds, "parzen_seconds": parzen_seconds}))
+        print(json.dumps({"method": plan.method, "description": description, "parzen_mean": result.mean,
+                          "parzen_std_error": result.std_error, "parzen_sigma": result.sigma,
+                          "n_samples": result.n_samples, "n_test": result.n_test, "sample_seconds": sample_seconds,
+                          "parzen_seconds": result.seconds}))
     return 0
 
 
@@ -330,7 +151,7 @@ def _add_sampler_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=positive_int, default=None,
                    help="chain steps (default 100), Langevin steps (1000) or steps per level (100)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--init", choices=["uniform", "zeros", "data"], default="uniform",
+    p.add_argument("--init", choices=INITS, default="uniform",
                    help="starting points: uniform on [0,1]^d (default), zeros, or random test examples")
     g = p.add_argument_group("DAE chain")
     g.add_argument("--corruption", default=None, help="corruption of the chain (default: the run's)")

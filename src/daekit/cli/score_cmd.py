@@ -66,8 +66,9 @@ def train_score_run(args: argparse.Namespace) -> dict[str, Any]:
     """Train as ``args`` say, write everything into ``args.out``; returns result.json's content."""
     import torch
 
-    from ..datasets.toy import TOY_DENSITIES, make_toy
     from ..models.registry import save_model
+    from ..utils.atomic import write_json
+    from ..datasets.toy import TOY_DENSITIES, make_toy
     from ..score import (
         NoiseConditionalScoreNet,
         ScoreNet,
@@ -76,9 +77,8 @@ def train_score_run(args: argparse.Namespace) -> dict[str, Any]:
         geometric_sigmas,
         relative_fisher_divergence,
     )
-    from ..utils.atomic import write_json
     from ..utils.runtime import resolve_device
-    from ..viz_score import plot_score_field
+    from ..viz import plot_score_field
 
     t_start = time.perf_counter()
     # ---- validate everything before writing anything

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from ._args import positive_int
 
@@ -15,7 +16,7 @@ def first_layer_weights(run: Path):
     folder = run / "model" if (run / "model" / "config.json").is_file() else run
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"{run} holds no model (expected {run / 'model' / 'config.json'})")
-    model = load_model(folder)
+    model: Any = load_model(folder)
     if hasattr(model, "W"):
         return model.W.detach().numpy()
     if hasattr(model, "hidden"):
@@ -34,7 +35,7 @@ def run_filters(args: argparse.Namespace) -> int:
 
 
 def run_dataset(args: argparse.Namespace) -> int:
-    from ..viz_datasets import plot_variant_grid
+    from ..viz import plot_variant_grid
 
     out = Path(args.out or f"{args.name}.png")
     plot_variant_grid(args.name, out, random_state=args.seed)
@@ -45,9 +46,9 @@ def run_dataset(args: argparse.Namespace) -> int:
 def run_score_field(args: argparse.Namespace) -> int:
     import json
 
-    from ..datasets.toy import make_toy
     from ..models.registry import load_model
-    from ..viz_score import plot_score_field
+    from ..datasets.toy import make_toy
+    from ..viz import plot_score_field
     from .score_cmd import _extent
 
     run = Path(args.run)
@@ -56,7 +57,7 @@ def run_score_field(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{run} is not a 'daekit score train' run (config.json and model/ expected)")
     config = json.loads(config_file.read_text())
     sigma = args.sigma or config["sigma"]
-    model = load_model(run / "model").eval()
+    model: Any = load_model(run / "model").eval()
     score_fn = model.at(sigma) if hasattr(model, "at") else model
     density = make_toy(config["data"])
     smoothed = density.smoothed(sigma)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -94,36 +93,22 @@ def _markdown(cells: dict[str, dict[str, dict[str, Any]]]) -> str:
 
 
 def _plot(cells: dict[str, dict[str, dict[str, Any]]], path: Path) -> Path:
-    from ..viz import plt, save_figure
+    from ..viz.paper import ComparisonPanel, plot_paper_comparison
 
-    datasets = [d for d in DATASETS if d in cells]
-    n = max(1, len(datasets))
-    cols = min(3, n)
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), squeeze=False)
-    xs = np.arange(len(MODELS))
-    for ax, dataset in zip(axes.flat, datasets):
+    panels = []
+    for dataset in (d for d in DATASETS if d in cells):
         pub = [PUBLISHED[dataset][m].error for m in MODELS]
-        pub_err = [100 * error_interval(p / 100, PAPER_TEST_SIZES[dataset]) for p in pub]
-        ours = [100 * cells[dataset][m]["test_error"] if m in cells[dataset] else np.nan for m in MODELS]
-        ours_err = [100 * cells[dataset][m]["test_ci95"] if m in cells[dataset] else 0.0 for m in MODELS]
-        ax.bar(xs - 0.2, pub, 0.4, yerr=pub_err, color="#bbbbbb", edgecolor="#555555", capsize=2, label="paper")
-        ax.bar(xs + 0.2, ours, 0.4, yerr=ours_err, color="#2b6cb0", capsize=2, label="ours")
-        ax.set_xticks(xs)
-        ax.set_xticklabels(MODELS, fontsize=7)
-        ax.tick_params(axis="y", labelsize=7)
-        ax.set_title(DATASET_LABELS[dataset] + (" (full)" if dataset == "mnist" else ""), fontsize=9)
-        ax.set_ylabel("test error (%)", fontsize=7)
-    for ax in list(axes.flat)[len(datasets):]:
-        ax.axis("off")
-    if datasets:
-        axes.flat[0].legend(fontsize=7, loc="upper left")
+        panels.append(ComparisonPanel(
+            title=DATASET_LABELS[dataset] + (" (full)" if dataset == "mnist" else ""),
+            labels=MODELS,
+            paper=pub,
+            paper_err=[100 * error_interval(p / 100, PAPER_TEST_SIZES[dataset]) for p in pub],
+            ours=[100 * cells[dataset][m]["test_error"] if m in cells[dataset] else np.nan for m in MODELS],
+            ours_err=[100 * cells[dataset][m]["test_ci95"] if m in cells[dataset] else 0.0 for m in MODELS],
+        ))
     budgets = ", ".join(sorted({c["budget"] for row in cells.values() for c in row.values()})) or "none"
-    sep = "\n" if cols == 1 else " "
-    fig.suptitle(f"Vincent et al. (2010) Table 3: paper vs daekit{sep}(budget: {budgets}; 95% intervals)",
-                 fontsize=10 if cols > 1 else 9)
-    fig.tight_layout()
-    return save_figure(fig, path, dpi=90)
+    return plot_paper_comparison(panels, path, f"Vincent et al. (2010) Table 3: paper vs daekit\n"
+                                 f"(budget: {budgets}; 95% intervals)")
 
 
 def assemble_table(out: str | os.PathLike, png: str | os.PathLike | None = None) -> tuple[Path, Path]:

@@ -8,17 +8,20 @@ keeps the files small enough for a README.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 
-from .utils.atomic import atomic_path
-from .datasets.variants import SPLITS, VariantData, load_variant
+from ..datasets.variants import SPLITS, VariantData, load_variant
+from .style import save_image
 
 __all__ = ["plot_variant_grid", "variant_grid"]
 
 _SIDE = 28
+
+#: Label height in pixels of the pixel-exact grids.
+LABEL_PIXELS = 11
 
 
 def variant_grid(data: VariantData, split: str = "train", n_cols: int = 10, pad: int = 1) -> tuple[np.ndarray, list[str]]:
@@ -42,10 +45,10 @@ def variant_grid(data: VariantData, split: str = "train", n_cols: int = 10, pad:
     return out, list(data.class_names)
 
 
-def plot_variant_grid(name: str, path: str | os.PathLike, *, root: Optional[str | os.PathLike] = None,
-                      random_state: int = 0, sizes: Optional[Sequence[int]] = None, split: str = "train",
-                      n_cols: int = 10, zoom: int = 2, levels: int = 256, title: Optional[str] = None,
-                      data: Optional[VariantData] = None, cache: bool = True) -> Path:
+def plot_variant_grid(name: str, path: str | os.PathLike, *, root: str | os.PathLike | None = None,
+                      random_state: int = 0, sizes: Sequence[int] | None = None, split: str = "train",
+                      n_cols: int = 10, zoom: int = 2, levels: int = 256, title: str | None = None,
+                      data: VariantData | None = None, cache: bool = True) -> Path:
     """Draw ``n_cols`` examples of each class of data set ``name`` (rows = classes, labelled with
     the class names, title on top) into the PNG file ``path``; returns the path.
 
@@ -66,7 +69,7 @@ def plot_variant_grid(name: str, path: str | os.PathLike, *, root: Optional[str 
     pixels = np.rint(np.clip(tiles, 0, 1) * 255).astype(np.uint8)
     pixels = np.repeat(np.repeat(pixels, zoom, axis=0), zoom, axis=1)
 
-    font = _font(11)
+    font = _font(LABEL_PIXELS)
     text = title if title is not None else f"{data.name} ({split})"
     probe = ImageDraw.Draw(Image.new("L", (1, 1)))
     label_w = max(int(probe.textlength(lab, font=font)) for lab in labels) + 8
@@ -80,11 +83,7 @@ def plot_variant_grid(name: str, path: str | os.PathLike, *, root: Optional[str 
     for k, lab in enumerate(labels):
         draw.text((label_w - 4, title_h + row_h * (k + 0.5)), lab, fill=0, font=font, anchor="rm")
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        canvas.save(tmp, format="PNG", optimize=True)
-    return path
+    return save_image(canvas, path)
 
 
 def _font(size: int):

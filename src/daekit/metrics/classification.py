@@ -1,6 +1,4 @@
-"""Evaluation metrics.
-
-Classification error with its 95% confidence interval, as reported in the tables of Vincent et al.
+"""Classification error with its 95% confidence interval, as reported in the tables of Vincent et al.
 (2008, Table 1; 2010, Tables 3–4): the half-width of the normal-approximation interval of a
 binomial proportion, 1.96·√(p(1 − p)/n).
 """
@@ -51,10 +49,3 @@ def classification_error(y_true: Any, y_pred: Any) -> tuple[float, float]:
         raise ValueError("y_true must hold at least one label")
     p = float(np.mean(y_true != y_pred))
     return p, error_interval(p, len(y_true))
-
-from .score import fisher_divergence, relative_fisher_divergence  # noqa: E402
-
-__all__ += ["fisher_divergence", "relative_fisher_divergence"]
-from .sample_metrics import mmd, parzen_log_likelihood, parzen_log_likelihoods, select_parzen_sigma  # noqa: E402
-
-__all__ += ["mmd", "parzen_log_likelihood", "parzen_log_likelihoods", "select_parzen_sigma"]

@@ -1,4 +1,4 @@
-"""Parzen-window log-likelihood (GAN / GSN protocol) and MMD."""
+"""Sample metrics: Parzen-window log-likelihood (GAN / GSN protocol) and MMD."""
 
 import math
 
@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from daekit.sample_metrics import (
+from daekit.metrics import (
+    MNIST_FEATURES,
     PARZEN_SIGMAS,
     mmd,
+    mnist_parzen_protocol,
     parzen_log_likelihood,
     parzen_log_likelihoods,
+    parzen_protocol,
     select_parzen_sigma,
 )
 
@@ -86,7 +89,7 @@ def test_select_parzen_sigma_picks_the_best_of_the_grid():
     (lambda: parzen_log_likelihood(np.zeros((3, 2)), np.zeros((3, 2)), 0.0), "sigma"),
     (lambda: select_parzen_sigma(np.zeros((3, 2)), np.zeros((3, 2)), sigmas=[]), "sigmas"),
     (lambda: mmd(np.zeros((1, 2)), np.zeros((3, 2))), "at least 2"),
-    (lambda: mmd(np.zeros((3, 2)), np.zeros((3, 2)), bandwidths=[-1.0]), "sigmas"),
+    (lambda: mmd(np.zeros((3, 2)), np.zeros((3, 2)), bandwidths=[-1.0]), "bandwidths"),
 ])
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
@@ -121,3 +124,30 @@ def test_mmd_is_near_zero_for_one_distribution_and_positive_for_a_shift():
     shifted = mmd(a, b + torch.tensor([0.5, 0.0]))
     assert abs(same) < 1e-3  # ~ ±3·10⁻⁴ across seeds at n = 1000
     assert shifted > 5e-3 and shifted > 10 * abs(same)  # ~ 0.01 across seeds
+
+
+def test_parzen_protocol_chooses_sigma_on_valid_and_scores_test():
+    rng = np.random.default_rng(3)
+    samples, valid, test = rng.normal(size=(60, 3)), rng.normal(size=(20, 3)), rng.normal(size=(30, 3))
+    result = parzen_protocol(samples, valid, test, batch_size=7)
+    sigma = select_parzen_sigma(samples, valid)
+    assert result.sigma == sigma
+    assert (result.mean, result.std_error) == pytest.approx(parzen_log_likelihood(samples, test, sigma), rel=1e-12)
+    assert (result.n_samples, result.n_valid, result.n_test) == (60, 20, 30) and not result.full_protocol
+    assert result.as_dict()["full_protocol"] is False and result.seconds >= 0
+
+
+def test_mnist_parzen_protocol_refuses_samples_that_are_not_mnist_images():
+    with pytest.raises(ValueError, match=str(MNIST_FEATURES)):
+        mnist_parzen_protocol(np.zeros((10, 64)))
+    with pytest.raises(ValueError, match="n_test"):
+        mnist_parzen_protocol(np.zeros((10, 784)), n_test=0)
+
+
+def test_one_import_point_defines_each_metric_once():
+    import daekit.metrics as metrics
+
+    for name in metrics.__all__:
+        obj = getattr(metrics, name)
+        if callable(obj) and hasattr(obj, "__module__"):
+            assert obj.__module__.startswith("daekit.metrics."), name

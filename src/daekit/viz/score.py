@@ -1,20 +1,19 @@
 """Score-field figures: a learned score s_θ(x) beside the exact ∇ log q(x) on a 2-D grid.
 
-Drawn with matplotlib's object API on an Agg canvas (no pyplot, no global backend switch) and
-written atomically (a temporary name in the same folder, then ``os.replace``).
+Drawn in the house style (:mod:`daekit.viz.style`) and written atomically as a 128-colour PNG.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from .utils.atomic import atomic_path
+from .style import COLORS, new_figure, save_figure, style
 
 __all__ = ["plot_score_field", "score_grid"]
 
@@ -32,15 +31,16 @@ def score_grid(extent: Sequence[float], n: int) -> tuple[np.ndarray, np.ndarray,
 
 
 def _evaluate(fn: Callable[[Tensor], Tensor], pts: Tensor) -> np.ndarray:
-    was_training = getattr(fn, "training", None)
-    if was_training:
+    """``fn(pts)`` as float64 numpy, an ``nn.Module`` evaluated in eval mode and given its mode back."""
+    was_training = isinstance(fn, nn.Module) and fn.training
+    if isinstance(fn, nn.Module):
         fn.eval()
     try:
         with torch.no_grad():
             out = fn(pts)
     finally:
-        if was_training:
-            fn.train(True)
+        if isinstance(fn, nn.Module):
+            fn.train(was_training)
     return out.detach().to(torch.float64).cpu().numpy()
 
 
@@ -79,9 +79,6 @@ def plot_score_field(
     for both panels — so that the small scores near the modes stay visible beside the large ones
     far from the data.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     if len(extent) != 4 or not (extent[0] < extent[1] and extent[2] < extent[3]):
         raise ValueError(f"extent must be (xmin, xmax, ymin, ymax) with min < max, got {tuple(extent)!r}")
     path = Path(path)
@@ -110,36 +107,24 @@ def plot_score_field(
             dens = np.maximum(dens, dens.max() - 12.0)
         background = dens
 
-    from matplotlib import colormaps
-
-    cmap = colormaps["Blues"]
-    fig = Figure(figsize=(4.6 * len(fields), 4.6))
-    canvas = FigureCanvasAgg(fig)
-    axes = fig.subplots(1, len(fields), squeeze=False)[0]
-    for ax, (label, field) in zip(axes, fields):
-        if background is not None:
-            ax.imshow(background, extent=tuple(extent), origin="lower", cmap=cmap, aspect="equal",
-                      interpolation="bilinear")
-        norm = np.linalg.norm(field, axis=1, keepdims=True)
-        length = np.minimum(np.log1p(norm / unit), top) / top * 0.95 * spacing
-        arrows = field / np.maximum(norm, 1e-300) * length
-        ax.quiver(Xa.ravel(), Ya.ravel(), arrows[:, 0], arrows[:, 1], color="#b2182b" if field is learned else "#222222",
-                  angles="xy", scale_units="xy", scale=1.0, width=0.004, headwidth=3.5, headlength=4, headaxislength=3.5)
-        ax.set_xlim(extent[0], extent[1])
-        ax.set_ylim(extent[2], extent[3])
-        ax.set_aspect("equal")
-        ax.set_title(label, fontsize=10)
-        ax.tick_params(labelsize=8)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.set_dpi(dpi)
-    canvas.draw()
-    from PIL import Image
-
-    # A 128-colour palette PNG: a fraction of the size of the RGBA one, and indistinguishable here.
-    image = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB").quantize(colors=128)
-    with atomic_path(path) as tmp:
-        image.save(tmp, format="PNG", optimize=True)
-    return path
+    fig = new_figure(4.6 * len(fields), 4.6)
+    with style():
+        axes = fig.subplots(1, len(fields), squeeze=False)[0]
+        for ax, (label, field) in zip(axes, fields):
+            if background is not None:
+                ax.imshow(background, extent=tuple(extent), origin="lower", cmap=COLORS["density"], aspect="equal",
+                          interpolation="bilinear")
+            norm = np.linalg.norm(field, axis=1, keepdims=True)
+            length = np.minimum(np.log1p(norm / unit), top) / top * 0.95 * spacing
+            arrows = field / np.maximum(norm, 1e-300) * length
+            ax.quiver(Xa.ravel(), Ya.ravel(), arrows[:, 0], arrows[:, 1],
+                      color=COLORS["learned"] if field is learned else COLORS["reference"], angles="xy",
+                      scale_units="xy", scale=1.0, width=0.004, headwidth=3.5, headlength=4, headaxislength=3.5)
+            ax.set_xlim(extent[0], extent[1])
+            ax.set_ylim(extent[2], extent[3])
+            ax.set_aspect("equal")
+            ax.set_title(label)
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+    return save_figure(fig, path, dpi=dpi, colors=128)
