@@ -177,3 +177,28 @@ def test_commands_are_found_behind_environment_and_launchers():
     assert found == [["daekit", "train", "--help-me"], ["torchrun", "--nproc_per_node=2", "-m", "daekit", "train",
                      "--data", "mnist"], ["python", "-m", "daekit", "demo"]]
     assert "daekit rejects it" in command_problem(found[0])
+
+
+def test_paper_cells_add_up_to_the_committed_table():
+    """benchmarks/paper_cells.py reads the committed cells: its per-row seconds are the seconds
+    column of table.md, and a cell whose selected point is not among its trials is an error."""
+    import sys
+
+    import pytest
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import paper_cells
+
+    folder = ROOT / "benchmarks" / "results" / "vincent2010_paper"
+    table = paper_cells.rows(paper_cells.read_cells(folder / "cells"))
+    assert len(table) == 36
+    in_table_md = {line.split("|")[1].strip(): int(line.split("|")[-2]) for line in
+                   (folder / "table.md").read_text().splitlines() if line.count("|") == 9 and "paper |" in line}
+    per_row: dict[str, float] = {}
+    for r in table:
+        per_row[r["label"]] = per_row.get(r["label"], 0.0) + r["seconds"]
+    assert {label: round(s) for label, s in per_row.items()} == in_table_md
+    rect_sda = next(r for r in table if r["dataset"] == "rectangles" and r["model"] == "SdA-3")
+    assert rect_sda["gap"] == pytest.approx(rect_sda["test"] - rect_sda["valid"]) and rect_sda["valid"] == 1.0
+    with pytest.raises(ValueError, match="no trial matches"):
+        paper_cells.selected_valid_error({"dataset": "d", "model": "m", "selected": {"a": 1}, "trials": []})
