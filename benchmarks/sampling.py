@@ -91,6 +91,7 @@ CHAINS, BURN_IN, THIN = 10_000, 50, 1  # 10,000 independent chains, one state ea
 NCSN_HIDDEN, NCSN_ACTIVATION = (2048,), "silu"
 NCSN_SIGMAS = geometric_sigmas(1.0, 0.01, 10).tolist()  # Song & Ermon (2019), MNIST
 NCSN_EPS = 2e-5
+MNIST_MODELS = ("dae", "dae_walkback", "ncsn")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -101,11 +102,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--skip-toy", action="store_true")
     p.add_argument("--skip-mnist", action="store_true")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mnist-models", default=",".join(MNIST_MODELS),
+                   help=f"comma-separated MNIST models to train and score (default: all of {','.join(MNIST_MODELS)})")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     p.add_argument("--out-root", default=str(ROOT / "runs" / "sampling"))
     p.add_argument("--no-images", action="store_true", help="do not write docs/images/samples_*.png")
     args = p.parse_args(argv)
     args.mode = "quick" if args.quick else "full" if args.full else "default"
+    args.mnist_models = [m for m in args.mnist_models.split(",") if m]
+    unknown = sorted(set(args.mnist_models) - set(MNIST_MODELS))
+    if unknown or not args.mnist_models:
+        p.error(f"--mnist-models: expected a comma-separated subset of {','.join(MNIST_MODELS)}, got {unknown or 'none'}")
     return args
 
 
@@ -219,7 +226,7 @@ def save_grid(samples: torch.Tensor, path: Path) -> None:
     save_figure(fig, path, dpi=100)
 
 
-def mnist_part(s: dict, seed: int, out_root: Path, images: bool) -> list[dict]:
+def mnist_part(s: dict, seed: int, out_root: Path, images: bool, models=MNIST_MODELS) -> list[dict]:
     from daekit.datasets import load_mnist
 
     x_train, _, x_test, _ = load_mnist(download=False, verbose=False)
@@ -237,6 +244,8 @@ def mnist_part(s: dict, seed: int, out_root: Path, images: bool) -> list[dict]:
     corruption = make_corruption(DAE_CORRUPTION)
     chain_grid = None
     for name, k in (("dae", 1), ("dae_walkback", s["walkback_k"])):
+        if name not in models:
+            continue
         model = DAE(784, DAE_HIDDEN, tied_weights=False, generator=gen(seed))
         objective = DenoisingObjective(corruption) if k == 1 else WalkbackObjective(corruption, k)
         _, t_train = timed(lambda: fit(model, objective, train, None,
@@ -262,6 +271,10 @@ def mnist_part(s: dict, seed: int, out_root: Path, images: bool) -> list[dict]:
             sub = parzen(samples[:s["annealed_samples"]], valid, test)
             rows.append({"model": f"  … its first {s['annealed_samples']:,} samples", **sub})
 
+    if "ncsn" not in models:
+        if images and chain_grid is not None:
+            save_grid(chain_grid, IMAGES / "samples_chain.png")
+        return rows
     ncsn = NoiseConditionalScoreNet(784, hidden=NCSN_HIDDEN, activation=NCSN_ACTIVATION, generator=gen(seed))
     _, t_train = timed(lambda: fit(ncsn, ScoreObjective("annealed", sigmas=NCSN_SIGMAS), train, None,
                                    TrainConfig(epochs=s["ncsn_epochs"], batch_size=128, lr=1e-3, optimizer="adam",
@@ -291,7 +304,8 @@ def mnist_part(s: dict, seed: int, out_root: Path, images: bool) -> list[dict]:
     rows.append({"model": label, "train_seconds": t_train, "sample_seconds": t_sample, "epochs": s["ncsn_epochs"],
                  "ncsn_valid_loss_per_level": per_level, **parzen(samples, valid, test)})
     if images:
-        save_grid(chain_grid, IMAGES / "samples_chain.png")
+        if chain_grid is not None:
+            save_grid(chain_grid, IMAGES / "samples_chain.png")
         save_grid(samples[:100], IMAGES / "samples_annealed.png")
     return rows
 
@@ -327,7 +341,7 @@ def main(argv=None) -> int:
     s = SETTINGS[args.mode]
     out_root = Path(args.out_root) / args.mode
     t0 = time.perf_counter()
-    record = {"benchmark": "sampling", "mode": args.mode, "settings": s,
+    record = {"benchmark": "sampling", "mode": args.mode, "settings": s, "seed": args.seed,
               "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
               "host": {"platform": platform.platform(), "python": platform.python_version(),
                        "torch": torch.__version__, "cpus": os.cpu_count(), "threads": torch.get_num_threads()},
@@ -340,7 +354,8 @@ def main(argv=None) -> int:
         record["toy"] = rows
     if not args.skip_mnist:
         t = time.perf_counter()
-        rows = mnist_part(s, args.seed, out_root, images=not args.no_images and args.mode != "quick")
+        rows = mnist_part(s, args.seed, out_root, images=not args.no_images and args.mode != "quick",
+                          models=args.mnist_models)
         mnist_seconds = time.perf_counter() - t
         print(mnist_table(rows, s))
         print(f"(MNIST part: {mnist_seconds:.0f} s)")
