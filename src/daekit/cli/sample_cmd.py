@@ -26,7 +26,6 @@ from ._args import positive_float, positive_int
 
 
 def _load_run(run: str) -> tuple[torch.nn.Module, dict[str, Any]]:
-    from .. import score_networks  # noqa: F401  (registers the score networks with load_model)
     from ..models.registry import load_model
 
     path = Path(run)
