@@ -131,8 +131,8 @@ class Masking(Corruption):
         if k == 0:
             return x.clone()
         if x.device.type == "cpu" and x.dtype in _NUMPY_FLOATS and not x.requires_grad:
-            keep = _keep_mask_cpu(n, d, k, generator)
-            x_tilde = np.multiply(rows.detach().numpy(), keep)  # NumPy's float×bool is ~3× torch's here
+            keep_np = _keep_mask_cpu(n, d, k, generator)
+            x_tilde = np.multiply(rows.detach().numpy(), keep_np)  # NumPy's float×bool is ~3× torch's here
             return torch.from_numpy(x_tilde).reshape(x.shape)
         idx = _random_subset(n, d, k, x, generator)
         return rows.scatter(1, idx, 0.0).reshape(x.shape)
@@ -213,7 +213,8 @@ class Compose(Corruption):
 
     @property
     def spec(self) -> str:
-        return "+".join(c.spec for c in self.corruptions)
+        # only Corruption parts have a spec; a plain callable part raises AttributeError here
+        return "+".join(c.spec for c in self.corruptions)  # type: ignore[attr-defined]
 
 
 _KINDS = {"masking": Masking, "gaussian": Gaussian, "saltpepper": SaltPepper, "salt-pepper": SaltPepper}

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, cast
 
 import numpy as np
 import torch
@@ -166,7 +166,7 @@ def network_from_rbms(rbms: Sequence, n_classes: int) -> StackedNetwork:
                              f"{layers[k - 1][0].shape[0]} hidden units")
     net = StackedNetwork(layers[0][0].shape[1], [w.shape[0] for w, _ in layers], n_classes, activation="sigmoid")
     with torch.no_grad():
-        for layer, (w, b) in zip(net.hidden, layers):
+        for layer, (w, b) in zip(cast("Sequence[nn.Linear]", net.hidden), layers):
             layer.weight.copy_(torch.from_numpy(np.asarray(w, dtype=np.float32)))
             layer.bias.copy_(torch.from_numpy(np.asarray(b, dtype=np.float32)))
     return net

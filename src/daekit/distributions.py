@@ -73,7 +73,7 @@ class Gaussian:
         return mean + torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
 
 
-DISTRIBUTIONS = {"bernoulli": Bernoulli, "gaussian": Gaussian}
+DISTRIBUTIONS: dict[str, type[Bernoulli | Gaussian]] = {"bernoulli": Bernoulli, "gaussian": Gaussian}
 
 
 def get_distribution(name: str) -> type[Bernoulli] | type[Gaussian]:

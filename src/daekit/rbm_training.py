@@ -78,7 +78,7 @@ def train_rbm(x: Any, n_hidden: int, config: RBMConfig | None = None) -> tuple[R
             h0, vk = cd_momentum_step(rbm, v0, velocity, lr=lr, momentum=momentum,
                                       weight_decay=config.weight_decay, k=config.k, generator=sample_gen,
                                       visible_offset=mu, hidden_offset=lam)
-            if config.centering:
+            if lam is not None:  # config.centering
                 lam.mul_(1.0 - _HIDDEN_OFFSET_RATE).add_(h0.mean(0), alpha=_HIDDEN_OFFSET_RATE)
             sq_error += ((vk - v0) ** 2).sum()
         with torch.no_grad():

@@ -15,7 +15,7 @@ def _sizes(text: str) -> tuple[int, int, int]:
         raise argparse.ArgumentTypeError(f"expected TRAIN,VALID,TEST (three integers), got {text!r}") from None
     if len(sizes) != 3 or min(sizes) < 0:
         raise argparse.ArgumentTypeError(f"expected TRAIN,VALID,TEST (three non-negative integers), got {text!r}")
-    return sizes  # type: ignore[return-value]
+    return sizes
 
 
 def _fmt_sizes(sizes) -> str:

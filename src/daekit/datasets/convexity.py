@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from .photos import PATCH
@@ -41,8 +43,8 @@ def is_digitally_convex(masks: np.ndarray, chunk: int = 2048) -> np.ndarray:
     n, h, w = masks.shape
     if (h, w) != (SIDE, SIDE):
         raise ValueError(f"expected images of shape (n, {SIDE}, {SIDE}), got {masks.shape}")
-    row_any = masks.any(axis=2)
-    col_any = masks.any(axis=1)
+    row_any = cast(np.ndarray, masks.any(axis=2))  # masks is 3-d, so these are arrays, never a scalar
+    col_any = cast(np.ndarray, masks.any(axis=1))
     ok = (_contiguous(row_any) & _contiguous(col_any)
           & _contiguous(masks.reshape(n * h, w)).reshape(n, h).all(axis=1)
           & _contiguous(masks.transpose(0, 2, 1).reshape(n * w, h)).reshape(n, w).all(axis=1))

@@ -15,7 +15,7 @@ __all__ = ["DatasetError", "DatasetNotFoundError", "read_idx", "load_idx_images"
 PathLike = Union[str, "os.PathLike[str]"]
 
 # IDX type code -> big-endian numpy dtype.
-_IDX_DTYPES = {
+_IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
     0x0B: np.dtype(">i2"),

@@ -108,7 +108,7 @@ def _skimage_version() -> str:
     try:
         import skimage
 
-        return skimage.__version__
+        return skimage.__version__  # type: ignore[attr-defined]  # skimage's __init__.pyi omits __version__
     except ImportError:  # pragma: no cover
         return "(not installed)"
 

@@ -135,6 +135,7 @@ class GaussianMixture:
         """The component covariances Σ_k as a (K, d, d) float64 tensor."""
         if self._cov is not None:
             return self._cov.clone()
+        assert self._var is not None  # exactly one of _var and _cov is set
         return torch.diag_embed(self._var)
 
     def __repr__(self) -> str:
@@ -216,6 +217,7 @@ class GaussianMixture:
         if self._var is not None:
             return GaussianMixture(self.means, stds=(self._var + sigma**2).sqrt(), weights=self.weights)
         eye = torch.eye(self.dim, dtype=_F64)
+        assert self._cov is not None  # exactly one of _var and _cov is set
         return GaussianMixture(self.means, covs=self._cov + sigma**2 * eye, weights=self.weights)
 
     def mean(self) -> Tensor:

@@ -41,7 +41,8 @@ def write_cache(path: Path, arrays: Dict[str, np.ndarray], meta: Dict, digest: s
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays, __meta__=np.array(json.dumps(meta, sort_keys=True)),
+            # numpy's stubs type **kwds as if a key could be allow_pickle (bool); every key here names an array
+            np.savez_compressed(fh, **arrays, __meta__=np.array(json.dumps(meta, sort_keys=True)),  # type: ignore[arg-type]
                                 __sha256__=np.array(digest))
             fh.flush()
             os.fsync(fh.fileno())

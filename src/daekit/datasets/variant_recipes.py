@@ -125,12 +125,12 @@ class MnistPool:
 
 def draw_mnist_indices(rng: np.random.Generator, labels: np.ndarray, sizes: Sizes) -> List[np.ndarray]:
     """Per split, indices into the pool: disjoint, class-balanced, shuffled."""
-    counts = []
+    per_split = []
     for n in sizes:
         c = np.full(10, n // 10, dtype=np.int64)
         c[rng.choice(10, size=n % 10, replace=False)] += 1
-        counts.append(c)
-    counts = np.stack(counts)  # (3 splits, 10 classes)
+        per_split.append(c)
+    counts = np.stack(per_split)  # (3 splits, 10 classes)
     parts: List[List[np.ndarray]] = [[], [], []]
     for k in range(10):
         pool_k = np.flatnonzero(labels == k)

@@ -165,7 +165,9 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         self._device = resolve_device(self.device)
         self.model_ = DAE(X.shape[1], self.n_components, self.tied_weights, self.activation, self.reconstruction_,
                           generator=torch.Generator().manual_seed(seed))
-        self.loss_curve_, self.validation_scores_, self.n_iter_ = [], [], 0
+        self.loss_curve_: list[float] = []
+        self.validation_scores_: list[float] = []
+        self.n_iter_ = 0
         self._seed, self._n_partial = seed, 0
 
     def _train(self, X: np.ndarray, epochs: int, seed: int, allow_validation: bool) -> None:

@@ -166,6 +166,7 @@ class DAE(ScratchSpace, nn.Module):
         da, h = left[:n], left[n:]
         right_x, dz = right[:n], right[n:]
         low = compute_dtype if compute_dtype not in (None, self.W.dtype) else None
+        W: Tensor
         W, W_dec = self.W, self.decoder_weight
         if low is not None:  # this step's weights, rounded once for all its products
             copies = self._rounded_copies([p for p in (self.W, self.W_prime) if p is not None], low)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, TypeVar
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -25,7 +25,17 @@ __all__ = ["MODEL_REGISTRY", "register_model", "model_config", "write_model_file
 MODEL_REGISTRY: dict[str, Callable[[dict[str, Any]], nn.Module]] = {}
 
 
-def register_model(cls: type) -> type:
+class _ConfigurableModel(Protocol):
+    """A model class with ``from_config(config)``, which builds the model from its config dict."""
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> nn.Module: ...
+
+
+_Model = TypeVar("_Model", bound=_ConfigurableModel)
+
+
+def register_model(cls: type[_Model]) -> type[_Model]:
     """Class decorator: make ``cls`` loadable by :func:`load_model` (it needs ``from_config``)."""
     MODEL_REGISTRY[cls.__name__] = cls.from_config
     return cls

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 import torch
 import torch.nn.functional as F
@@ -56,8 +56,9 @@ class StackedNetwork(ScratchSpace, nn.Module):
         self.config = StackedNetworkConfig(n_visible, list(hidden_layer_sizes), n_classes, activation)
         self.act = activation_fn(activation)
         sizes = [n_visible, *self.config.hidden_layer_sizes]
-        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-        for layer in self.hidden:
+        hidden = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.hidden = nn.ModuleList(hidden)
+        for layer in hidden:
             init_uniform_(layer.weight, activation, generator)
             nn.init.zeros_(layer.bias)
         self.output = nn.Linear(sizes[-1], n_classes)
@@ -77,7 +78,7 @@ class StackedNetwork(ScratchSpace, nn.Module):
             raise ValueError("encoders must hold at least one pretrained DAE")
         activation = encoders[0].config.activation
         net = cls(encoders[0].config.n_visible, [e.config.n_hidden for e in encoders], n_classes, activation)
-        for k, (layer, dae) in enumerate(zip(net.hidden, encoders)):
+        for k, (layer, dae) in enumerate(zip(cast("Sequence[nn.Linear]", net.hidden), encoders)):
             if dae.config.n_visible != layer.in_features or dae.config.activation != activation:
                 raise ValueError(f"encoder {k + 1} ({dae.config.n_visible} -> {dae.config.n_hidden}, "
                                  f"{dae.config.activation}) does not fit layer {k + 1} of the stack")

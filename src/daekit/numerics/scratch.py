@@ -37,6 +37,7 @@ class ScratchSpace:
         return [c.copy_(t) for c, t in zip(copies, tensors)]
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__)
+        # object.__getstate__ exists from Python 3.11 on (hasattr covers 3.10), which the 3.10 stubs lack
+        state = dict(super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__)  # type: ignore[misc]
         state.pop(_ATTR, None)
         return state

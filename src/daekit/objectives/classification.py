@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .protocol import supports_fused_sgd
+from .protocol import FusedSGDModel, supports_fused_sgd
 
 __all__ = ["ClassificationObjective"]
 
@@ -26,4 +28,4 @@ class ClassificationObjective:
                        compute_dtype: torch.dtype | None = None) -> Tensor:
         """The same step as this objective + backward + plain SGD, written out by hand
         (:meth:`daekit.models.stacked.StackedNetwork.fused_sgd_step`)."""
-        return model.fused_sgd_step(batch[0], batch[1], lr, compute_dtype)
+        return cast(FusedSGDModel, model).fused_sgd_step(batch[0], batch[1], lr, compute_dtype)

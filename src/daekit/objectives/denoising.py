@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, cast
 
 import torch
 from torch import Tensor, nn
 
 from ..corruption import ShardedCorruption
-from .protocol import supports_fused_sgd
+from .protocol import DenoisingModel, FusedSGDModel, supports_fused_sgd
 
 __all__ = ["DenoisingObjective"]
 
@@ -24,7 +24,7 @@ class DenoisingObjective:
 
     def __call__(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator) -> Tensor:
         x = batch[0]
-        return model.loss(x, self.corruption(x, generator))
+        return cast(DenoisingModel, model).loss(x, self.corruption(x, generator))
 
     def sharded(self, start: int, stop: int, global_size: int) -> "DenoisingObjective":
         """This objective for rows [start, stop) of a global batch, with the same corruption draws
@@ -39,4 +39,4 @@ class DenoisingObjective:
         """The same step as ``objective`` + backward + plain SGD, with the model's hand-written
         gradient (:meth:`daekit.models.dae.DAE.fused_sgd_step`); same corruption draws."""
         x = batch[0]
-        return model.fused_sgd_step(x, self.corruption(x, generator), lr, compute_dtype)
+        return cast(FusedSGDModel, model).fused_sgd_step(x, self.corruption(x, generator), lr, compute_dtype)

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 __all__ = ["Objective", "FusedSGDObjective", "ShardableObjective", "GradEvaluatedObjective", "FusedSGDModel",
-           "supports_fused_sgd"]
+           "DenoisingModel", "ReconstructionDistribution", "supports_fused_sgd"]
 
 
 class Objective(Protocol):
@@ -72,6 +72,23 @@ class FusedSGDModel(Protocol):
     def supports_fused_sgd(self) -> bool: ...
 
     def fused_sgd_step(self, x: Tensor, target: Tensor, lr: float, compute_dtype: torch.dtype | None = None) -> Tensor: ...
+
+
+class DenoisingModel(Protocol):
+    """A model the denoising criterion applies to: ``loss(x, x_tilde)`` is the batch mean of
+    −log p(x | g(f(x̃))) (:meth:`daekit.models.dae.DAE.loss`)."""
+
+    def loss(self, x: Tensor, x_tilde: Tensor) -> Tensor: ...
+
+
+class ReconstructionDistribution(Protocol):
+    """A model's reconstruction distribution p(x | params) (:mod:`daekit.distributions`)."""
+
+    def loss(self, x: Tensor, params: Tensor) -> Tensor: ...
+
+    def mean(self, params: Tensor) -> Tensor: ...
+
+    def sample(self, params: Tensor, generator: torch.Generator | None = None) -> Tensor: ...
 
 
 def supports_fused_sgd(model: nn.Module) -> bool:

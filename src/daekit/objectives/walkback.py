@@ -16,12 +16,13 @@ k losses are averaged, as in the GSN code's walkback.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, cast
 
 import torch
 from torch import Tensor, nn
 
 from ..utils.validation import check_positive_int
+from .protocol import ReconstructionDistribution
 
 __all__ = ["WalkbackObjective"]
 
@@ -49,7 +50,7 @@ class WalkbackObjective:
 
     def __call__(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator) -> Tensor:
         x = batch[0]
-        distribution = model.distribution
+        distribution = cast(ReconstructionDistribution, model.distribution)
         current = x
         total: Tensor | None = None
         for step in range(self.k):

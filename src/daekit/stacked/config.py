@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 from torch import Tensor
@@ -145,7 +145,7 @@ class StackedConfig:
 
     def layer_corruption(self, k: int) -> Callable[..., Tensor]:
         """The corruption process of layer ``k`` (0-based)."""
-        return layer_corruption(self.corruptions[k], self.noise_levels[k])
+        return layer_corruption(self.corruptions[k], cast("tuple[float, ...]", self.noise_levels)[k])  # a tuple after __post_init__
 
     def pretrain_config(self, k: int) -> TrainConfig:
         """The :class:`TrainConfig` of pretraining layer ``k`` (0-based)."""
@@ -163,6 +163,6 @@ class StackedConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["hidden_layer_sizes"] = list(self.hidden_layer_sizes)
-        d["noise_levels"] = list(self.noise_levels)
+        d["noise_levels"] = list(cast("tuple[float, ...]", self.noise_levels))  # a tuple after __post_init__
         d["corruption"] = self.corruption if isinstance(self.corruption, str) else list(self.corruption)
         return d

@@ -29,7 +29,7 @@ def _chunked(fn: Callable[[Tensor], Tensor], x: Tensor, chunk_size: int) -> Tens
     return torch.cat([fn(x[i:i + chunk_size]) for i in range(0, len(x), chunk_size)]) if len(x) else fn(x)
 
 
-def encode_dataset(encoder: nn.Module, x: Tensor, chunk_size: int = 4096) -> Tensor:
+def encode_dataset(encoder: DAE, x: Tensor, chunk_size: int = 4096) -> Tensor:
     """h = f_θ(x) of every row of ``x``, the clean (uncorrupted) encoding, computed once in chunks
     under ``torch.no_grad`` (the input of the next layer's pretraining)."""
     was_training = encoder.training

@@ -85,7 +85,7 @@ class OutOfCoreArray:
     def read_rows(self, start: int, stop: int) -> np.ndarray:
         """Rows [start, stop) as a new in-memory array."""
         out = np.empty((stop - start, *self.shape[1:]), dtype=self.dtype)
-        view = memoryview(out.reshape(-1).view(np.uint8))
+        view = out.reshape(-1).view(np.uint8).data
         with open(self.path, "rb", buffering=0) as f:
             f.seek(self.offset + start * self.row_bytes)
             got = 0
@@ -166,7 +166,7 @@ def as_tensors(data: Any, device: torch.device | str = "cpu", dtype: torch.dtype
     All members must have the same length.
     """
     items = data if isinstance(data, (tuple, list)) else (data,)
-    out = []
+    out: list[Any] = []  # tensors, and OutOfCoreArray for data that stays on disk
     for item in items:
         if is_out_of_core(item):
             out.append(item if isinstance(item, OutOfCoreArray) else OutOfCoreArray(item))
