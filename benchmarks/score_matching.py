@@ -51,9 +51,8 @@ from daekit.utils.atomic import atomic_write_bytes  # noqa: E402
 from daekit.cli.score_cmd import fit_in_phases  # noqa: E402
 from daekit.datasets.toy import make_toy  # noqa: E402
 from daekit.models.dae import DAE  # noqa: E402
+from daekit.models.score_networks import NoiseConditionalScoreNet, ScoreNet  # noqa: E402
 from daekit.score import (  # noqa: E402
-    NoiseConditionalScoreNet,
-    ScoreNet,
     ScoreObjective,
     dae_score_fn,
     geometric_sigmas,

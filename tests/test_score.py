@@ -19,9 +19,8 @@ import torch
 from daekit.models.registry import load_model, save_model
 from daekit.datasets.toy import TOY_DENSITIES, GaussianMixture, make_toy
 from daekit.models.dae import DAE
+from daekit.models.score_networks import NoiseConditionalScoreNet, ScoreNet
 from daekit.score import (
-    NoiseConditionalScoreNet,
-    ScoreNet,
     ScoreObjective,
     annealed_dsm_loss,
     dae_loss,

@@ -69,9 +69,8 @@ def train_score_run(args: argparse.Namespace) -> dict[str, Any]:
     from ..models.registry import save_model
     from ..utils.atomic import write_json
     from ..datasets.toy import TOY_DENSITIES, make_toy
+    from ..models.score_networks import NoiseConditionalScoreNet, ScoreNet
     from ..score import (
-        NoiseConditionalScoreNet,
-        ScoreNet,
         ScoreObjective,
         fisher_divergence,
         geometric_sigmas,
