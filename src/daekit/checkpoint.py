@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from ._atomic import atomic_write_bytes
@@ -68,7 +68,8 @@ def save_checkpoint_dir(path: str | os.PathLike, model: nn.Module, extra_config:
     tmp = path.parent / f".tmp-{path.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        save_file(_state_for_safetensors(model), str(tmp / "model.safetensors"))
+        # (safetensors' save_file creates the file with mode 0600; these bytes get the umask's mode)
+        atomic_write_bytes(tmp / "model.safetensors", save(_state_for_safetensors(model)))
         write_json(tmp / "config.json", {**_model_config(model), **(extra_config or {})})
         if trainer_state is not None:
             torch.save(trainer_state, tmp / "trainer.pt")
