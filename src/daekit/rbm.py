@@ -44,6 +44,7 @@ learning rates work on sparse and dense inputs (:mod:`daekit.dbn` has the measur
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -55,6 +56,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .utils import check_positive, check_positive_int, make_generator, resolve_device
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["RBMConfig", "RBM", "RBMHistory", "as_unit_interval", "cd_statistics", "cd_momentum_step",
            "visible_bias_init", "train_rbm"]
@@ -326,8 +329,7 @@ def train_rbm(x: Any, n_hidden: int, config: RBMConfig | None = None) -> tuple[R
                   "free_energy": free_energy, "momentum": momentum, "seconds": time.perf_counter() - t0}
         history.records.append(record)
         if config.verbose:
-            print(f"    rbm {rbm.n_visible}->{n_hidden} epoch {epoch + 1}: reconstruction error "
-                  f"{record['reconstruction_error']:.5f}, free energy {free_energy:.2f} ({record['seconds']:.1f}s)",
-                  flush=True)
+            logger.info("    rbm %d->%d epoch %d: reconstruction error %.5f, free energy %.2f (%.1fs)", rbm.n_visible,
+                        n_hidden, epoch + 1, record["reconstruction_error"], free_energy, record["seconds"])
     rbm.history = history
     return rbm, history

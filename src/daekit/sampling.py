@@ -214,7 +214,7 @@ def dae_chain(
     every : int, keyword-only
         With ``return_all``, keep one state in ``every`` (and the last).
     progress : bool, keyword-only
-        Show a progress bar (tqdm) over the steps.
+        Show a progress bar (tqdm) over the steps when stderr is a terminal.
 
     Returns
     -------
@@ -233,7 +233,8 @@ def dae_chain(
         x = clamp_observed(x0.clone(), clamp)
         traj = _Trajectory(return_all, every, x)
         out = x
-        for t in tqdm(range(1, n_steps + 1), desc="chain", unit="step", disable=not progress, leave=False):
+        for t in tqdm(range(1, n_steps + 1), desc="chain", unit="step", disable=None if progress else True,
+                      leave=False):
             x_tilde = corruption(x, generator)
             params = model(x_tilde)
             mean = distribution.mean(params)
@@ -335,7 +336,8 @@ def langevin(
     with torch.no_grad(), _eval_mode(score_fn):
         x = clamp_observed(x0.clone(), clamp)
         traj = _Trajectory(return_all, every, x)
-        with tqdm(total=n_steps, desc="langevin", unit="step", disable=not progress, leave=False) as bar:
+        with tqdm(total=n_steps, desc="langevin", unit="step", disable=None if progress else True,
+                  leave=False) as bar:
             x = _langevin_steps(score_fn, x, step_size, n_steps, generator, clamp, traj, 0, n_steps, bar)
         return traj.result(x)
 
@@ -391,7 +393,8 @@ def annealed_langevin(
     with torch.no_grad(), _eval_mode(score_fn):
         x = clamp_observed(x0.clone(), clamp)
         traj = _Trajectory(return_all, every, x)
-        bar = tqdm(total=last_step, desc="annealed langevin", unit="step", disable=not progress, leave=False)
+        bar = tqdm(total=last_step, desc="annealed langevin", unit="step", disable=None if progress else True,
+                   leave=False)
         for i, sigma in enumerate(levels):
             alpha = eps * sigma**2 / sigma_last**2
             x = _langevin_steps(lambda v, s=sigma: score_fn(v, s), x, alpha, steps_per_level, generator, clamp,

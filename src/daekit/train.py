@@ -10,6 +10,7 @@ for x̃ (:class:`DenoisingObjective`); supervised fine-tuning and score matching
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -30,6 +31,8 @@ from .data import OutOfCoreArray, epoch_batches, is_out_of_core
 from .precision import PRECISIONS, bfloat16_is_native, compute_dtype
 from .distributed import DistributedContext, ObjectiveModule, ShardedCorruption, init_from_env, rank_device
 from .utils import check_choice, check_positive, check_positive_int, make_generator, resolve_device
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "TrainConfig",
@@ -331,7 +334,8 @@ def fit(
     steps_per_epoch = math.ceil(n / config.batch_size)
     check_every = 50  # steps between NaN checks (each one is a host sync on an accelerator)
     bar = tqdm(total=config.epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch, desc=phase,
-               unit="batch", disable=config.verbose < 1 or finished or not ctx.is_main, leave=False, mininterval=0.5)
+               unit="batch", disable=True if config.verbose < 1 or finished or not ctx.is_main else None,
+               leave=False, mininterval=0.5)
     epoch = start_epoch
     while not finished:
         t0 = time.perf_counter()
@@ -418,8 +422,8 @@ def fit(
         bar.set_postfix(loss=f"{train_loss:.4g}")
         if config.verbose >= 1 and ctx.is_main:
             extra = "".join(f" {k} {record[k]:.4g}" for k in ("valid_loss", "valid_score") if k in record)
-            tqdm.write(f"[{phase}] epoch {epoch}/{config.epochs} train_loss {train_loss:.4g}{extra} "
-                       f"({record['seconds']:.1f} s)")
+            logger.info("[%s] epoch %d/%d train_loss %.4g%s (%.1f s)", phase, epoch, config.epochs, train_loss, extra,
+                        record["seconds"])
         for callback in callbacks:
             callback(record, model)
     bar.close()
