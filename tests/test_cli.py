@@ -1,10 +1,11 @@
 import json
+import logging
 import subprocess
 import sys
 
 import pytest
 
-from daekit.cli import main
+from daekit.cli import CLIError, main
 
 
 def test_train_on_digits_writes_the_run_folder(tmp_path, capsys):
@@ -68,3 +69,80 @@ def test_viz_filters_of_a_run_and_dataset_grid(tmp_path, monkeypatch):
     grid = tmp_path / "rect.png"
     assert main(["viz", "dataset", "rectangles", "--out", str(grid)]) == 0
     assert grid.stat().st_size > 1000
+
+
+def _train(out, *flags):
+    return main(["train", "--data", "digits", "--hidden", "8", "--lr", "2", "--batch-size", "50", "--valid-size", "300",
+                 "--no-probe", "--out", str(out), *flags])
+
+
+def test_train_early_stopping_stops_patience_epochs_after_the_best_validation_loss(tmp_path):
+    assert _train(tmp_path / "es", "--epochs", "60", "--early-stopping", "--quiet") == 0
+    assert json.loads((tmp_path / "es" / "config.json").read_text())["early_stopping"] is True
+    valid = [json.loads(line)["valid_loss"] for line in (tmp_path / "es" / "metrics.jsonl").read_text().splitlines()]
+    best = valid.index(min(valid)) + 1
+    assert len(valid) < 60 and len(valid) == best + 10  # TrainConfig's patience
+    assert _train(tmp_path / "all", "--epochs", str(len(valid) + 2), "--quiet") == 0
+    assert len((tmp_path / "all" / "metrics.jsonl").read_text().splitlines()) == len(valid) + 2
+    assert json.loads((tmp_path / "all" / "config.json").read_text())["early_stopping"] is False
+
+
+def test_train_early_stopping_needs_held_out_examples(tmp_path, capsys):
+    assert _train(tmp_path / "r", "--epochs", "2", "--early-stopping", "--valid-size", "0") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "valid_size" in err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("flags,env,shown", [
+    ([], None, True),
+    (["-q"], None, False),
+    (["--quiet"], None, False),
+    ([], "WARNING", False),
+    (["-q"], "debug", True),
+])
+def test_cli_logs_the_librarys_epoch_lines_to_stderr_at_info(tmp_path, capsys, monkeypatch, flags, env, shown):
+    if env is None:
+        monkeypatch.delenv("DAEKIT_LOG_LEVEL", raising=False)
+    else:
+        monkeypatch.setenv("DAEKIT_LOG_LEVEL", env)
+    assert main([*flags, "train", "--data", "digits", "--hidden", "4", "--epochs", "2", "--no-probe",
+                 "--out", str(tmp_path / "r")]) == 0
+    captured = capsys.readouterr()
+    assert ("[train] epoch 2/2 train_loss" in captured.err) is shown
+    assert "[train] epoch" not in captured.out  # logs never go to stdout, where the command prints its result
+    assert logging.getLogger("daekit").handlers == []  # the CLI's handler is gone after main
+
+
+def test_unknown_log_level_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DAEKIT_LOG_LEVEL", "LOUD")
+    assert main(["train", "--data", "digits", "--epochs", "1", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "DAEKIT_LOG_LEVEL" in err and "'LOUD'" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_sda_config_files_parse_with_tomli_on_python_3_10(monkeypatch, tmp_path):
+    import importlib
+    import tomllib
+    import types
+
+    import daekit.cli.sda_cmd as sda_cmd
+
+    parsed = []
+    fake_tomli = types.ModuleType("tomli")  # tomli is tomllib's API, packaged for Python < 3.11
+    fake_tomli.loads = lambda text: parsed.append(text) or tomllib.loads(text)
+    fake_tomli.TOMLDecodeError = tomllib.TOMLDecodeError
+    monkeypatch.setitem(sys.modules, "tomli", fake_tomli)
+    monkeypatch.setattr(sys, "version_info", (3, 10, 14, "final", 0))
+    config = tmp_path / "sda.toml"
+    config.write_text("pretrain-epochs = 3\n")
+    try:
+        assert importlib.reload(sda_cmd).tomllib is fake_tomli
+        assert sda_cmd._read_toml(str(config)) == {"pretrain_epochs": 3} and parsed == ["pretrain-epochs = 3\n"]
+        config.write_text("pretrain-epochs = = 3\n")
+        with pytest.raises(CLIError, match="invalid TOML"):
+            sda_cmd._read_toml(str(config))
+    finally:
+        monkeypatch.undo()
+        assert importlib.reload(sda_cmd).tomllib is tomllib

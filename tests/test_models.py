@@ -1,3 +1,6 @@
+import os
+import stat
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -82,6 +85,18 @@ def test_save_and_load_roundtrip(tmp_path):
     assert not any(p.name.startswith(".tmp") for p in tmp_path.iterdir())
     with pytest.raises(FileNotFoundError, match="config.json"):
         load_model(tmp_path)
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_saved_model_files_follow_the_umask(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        save_model(tmp_path / "m", DAE(6, 3))
+    finally:
+        os.umask(old)
+    files = sorted((tmp_path / "m").iterdir())
+    assert [f.name for f in files] == ["config.json", "model.safetensors"]
+    assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {f.name: mode for f in files}
 
 
 @pytest.mark.parametrize("tied", [True, False])

@@ -1,5 +1,9 @@
 """scikit-learn's StackedDenoisingAutoencoderClassifier."""
 
+import json
+from collections import Counter
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -7,11 +11,14 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
+from daekit import DenoisingAutoencoder
 from daekit.datasets import load_digits_split
 from daekit.estimators.sda import StackedDenoisingAutoencoderClassifier as SdA
 from daekit.models.stacked import StackedNetwork
+
+PAPER_CELLS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "vincent2010_paper" / "cells"
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +39,40 @@ def small(**kw):
 @parametrize_with_checks([small()])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_default_noise_is_one_level_for_every_layer_so_any_depth_passes_the_checks():
+    est = SdA(hidden_layer_sizes=(8, 8), pretrain_epochs=1, finetune_epochs=3, random_state=0, device="cpu")
+    assert est.noise_levels == 0.4 and est._make_config(0).noise_levels == (0.4, 0.4)
+    assert SdA(hidden_layer_sizes=(8, 8, 8, 8))._make_config(0).noise_levels == (0.4,) * 4
+    check_estimator(est)
+
+
+def _modal(counts: Counter):
+    """The most frequent value, which must be unique."""
+    (value, n), *rest = counts.most_common()
+    assert not rest or rest[0][1] < n, counts
+    return value
+
+
+def test_estimator_defaults_are_the_paper_grids_most_frequent_choices():
+    cells = [json.loads(p.read_text()) for p in sorted(PAPER_CELLS.glob("*/SdA-3.json"))]
+    assert len(cells) == 9
+    chosen = {key: _modal(Counter(cell["selected"][key] for cell in cells)) for key in cells[0]["selected"]}
+    grids = {json.dumps(cell["settings"]["grid"], sort_keys=True) for cell in cells}
+    assert len(grids) == 1
+    grid = json.loads(grids.pop())
+    sda, dae = SdA(), DenoisingAutoencoder()
+    assert sda.hidden_layer_sizes == (chosen["width"],) * grid["n_layers"]
+    assert sda.noise_levels == dae.noise_level == chosen["noise"]
+    assert sda.pretrain_epochs == dae.max_epochs == chosen["pretrain_epochs"]
+    assert sda.finetune_learning_rate == chosen["finetune_lr"]
+    assert dae.n_components == chosen["width"]
+    assert sda.pretrain_learning_rate == dae.learning_rate == grid["pretrain_lr"]
+    assert sda.batch_size == dae.batch_size == grid["batch_size"]
+    assert (sda.finetune_epochs, sda.patience) == (grid["finetune_epochs"], grid["patience"])
+    assert sda.early_stopping and not dae.early_stopping  # fine-tuning stops early, pretraining does not
+    assert sda.corruption == dae.corruption == "masking"
 
 
 @pytest.fixture(scope="module")

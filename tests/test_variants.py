@@ -422,6 +422,26 @@ def test_missing_photograph_gives_a_clear_error(monkeypatch):
         photos_mod.load_photo.cache_clear()
 
 
+def test_without_scikit_image_the_error_names_the_images_extra(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_skimage(name, *args, **kwargs):
+        if name == "skimage" or name.startswith("skimage."):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    photos_mod.load_photo.cache_clear()
+    monkeypatch.setattr(builtins, "__import__", no_skimage)
+    try:
+        with pytest.raises(photos_mod.PhotoUnavailableError, match=r"pip install 'daekit\[images\]'"):
+            photos_mod.load_photo("camera")
+    finally:
+        monkeypatch.undo()
+        photos_mod.load_photo.cache_clear()
+
+
 # -------------------------------------------------------------------------------- rotation
 
 
@@ -463,12 +483,20 @@ def test_cli_make_and_list(root, capsys):
     assert exc.value.code == 2
 
 
-def test_cli_make_shows_a_progress_bar(root, capsys):
+def test_cli_make_shows_a_progress_bar_on_a_terminal_only(root, monkeypatch):
+    import io
+    import sys
+
     from daekit.cli import main
 
-    assert main(["datasets", "make", "convex", "--root", str(root), "--sizes", "30,10,10"]) == 0
-    err = capsys.readouterr().err
-    assert "convex" in err and "50/50" in err
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        assert main(["datasets", "make", "convex", "--root", str(root), "--sizes", "30,10,10", "--force"]) == 0
+        assert ("convex" in stream.getvalue() and "50/50" in stream.getvalue()) is shown
 
 
 def test_plot_variant_grid(tmp_path):

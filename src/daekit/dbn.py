@@ -39,6 +39,7 @@ must lie in [0, 1] (treated as Bernoulli probabilities).
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence, cast
@@ -54,6 +55,8 @@ from .stacked import StackedConfig, _labels, finetune
 from .training.config import History
 from .utils.runtime import resolve_device
 from .utils.validation import check_choice, check_positive, check_positive_int
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["RBM_KINDS", "DBNResult", "pretrain_rbms", "network_from_rbms", "train_dbn"]
 
@@ -136,8 +139,8 @@ def pretrain_rbms(
             h = np.asarray(model.transform(h), dtype=np.float32)  # P(h = 1 | v), the next RBM's visible units
         seconds[f"rbm-{k + 1}"] = time.perf_counter() - t0
         if verbose:
-            print(f"  rbm-{k + 1} ({rbm}): {n_visible} -> {n_hidden}, {epochs} epochs, "
-                  f"{seconds[f'rbm-{k + 1}']:.1f}s", flush=True)
+            logger.info("  rbm-%d (%s): %d -> %d, %d epochs, %.1fs", k + 1, rbm, n_visible, n_hidden, epochs,
+                        seconds[f"rbm-{k + 1}"])
     return rbms, seconds
 
 

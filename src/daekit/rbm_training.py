@@ -7,6 +7,7 @@ epochs, the minibatch order, the momentum schedule and the per-epoch record.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from torch import Tensor
 from .models.rbm import RBM, RBMConfig, as_unit_interval, cd_momentum_step
 from .utils.runtime import make_generator, resolve_device
 from .utils.validation import check_positive_int
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["RBMHistory", "train_rbm", "visible_bias_init"]
 
@@ -90,8 +93,7 @@ def train_rbm(x: Any, n_hidden: int, config: RBMConfig | None = None) -> tuple[R
                   "free_energy": free_energy, "momentum": momentum, "seconds": time.perf_counter() - t0}
         history.records.append(record)
         if config.verbose:
-            print(f"    rbm {rbm.n_visible}->{n_hidden} epoch {epoch + 1}: reconstruction error "
-                  f"{record['reconstruction_error']:.5f}, free energy {free_energy:.2f} ({record['seconds']:.1f}s)",
-                  flush=True)
+            logger.info("    rbm %d->%d epoch %d: reconstruction error %.5f, free energy %.2f (%.1fs)", rbm.n_visible,
+                        n_hidden, epoch + 1, record["reconstruction_error"], free_energy, record["seconds"])
     rbm.history = history
     return rbm, history

@@ -51,6 +51,7 @@ class DAERunConfig:
     activation: str = "sigmoid"
     reconstruction: str = "auto"
     valid_size: int = 10000
+    early_stopping: bool = False
     seed: int = 0
     device: str = "auto"
     precision: str = "float32"
@@ -61,6 +62,8 @@ class DAERunConfig:
     def __post_init__(self) -> None:
         check_positive_int(self.hidden, "hidden")
         check_positive_int(self.valid_size, "valid_size", allow_zero=True)
+        if self.early_stopping and self.valid_size == 0:
+            raise ValueError("early_stopping needs held-out examples: valid_size must be > 0, got 0")
         make_corruption(self.corruption)
         check_choice(self.precision, "precision", PRECISIONS)
 
@@ -128,7 +131,8 @@ def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = F
                 generator=torch.Generator().manual_seed(config.seed))
     corruption = make_corruption(config.corruption)
     train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                               optimizer=config.optimizer, momentum=config.momentum, seed=config.seed,
+                               optimizer=config.optimizer, momentum=config.momentum,
+                               early_stopping=config.early_stopping, seed=config.seed,
                                device=str(device), verbose=config.verbose, precision=config.precision)
     t_train = time.perf_counter()
     history = fit(model, DenoisingObjective(corruption), x_train, x_valid, train_config, run_dir=out,

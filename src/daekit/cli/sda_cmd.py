@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import tomllib
+import sys
 from pathlib import Path
 from typing import Any, Callable
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, packaged as tomli (a dependency there)
+    import tomli as tomllib
 
 from . import CLIError
 from ._args import add_nproc_flag, launch_with_torchrun, print_result

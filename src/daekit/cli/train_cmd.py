@@ -22,6 +22,8 @@ def add_training_flags(p: argparse.ArgumentParser, defaults: DAERunConfig) -> No
     p.add_argument("--activation", default=defaults.activation, choices=["sigmoid", "tanh", "relu", "softplus", "linear"])
     p.add_argument("--reconstruction", default=defaults.reconstruction, choices=["auto", "bernoulli", "gaussian"])
     p.add_argument("--valid-size", type=int, default=defaults.valid_size, help="held-out training examples")
+    p.add_argument("--early-stopping", action="store_true", default=defaults.early_stopping,
+                   help="stop when the loss on the --valid-size held-out examples has not improved for 10 epochs")
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--device", default=defaults.device, help="auto, cpu, cuda, cuda:N")
     p.add_argument("--precision", default=defaults.precision, choices=["float32", "bfloat16"],
@@ -35,7 +37,8 @@ def config_from_args(args: argparse.Namespace) -> DAERunConfig:
     return DAERunConfig(data=args.data, hidden=args.hidden, corruption=args.corruption, epochs=args.epochs,
                         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, momentum=args.momentum,
                         tied=args.tied, activation=args.activation, reconstruction=args.reconstruction,
-                        valid_size=args.valid_size, seed=args.seed, device=args.device,
+                        valid_size=args.valid_size, early_stopping=args.early_stopping, seed=args.seed,
+                        device=args.device,
                         precision=args.precision, probe=args.probe,
                         verbose=0 if args.quiet else 1)
 

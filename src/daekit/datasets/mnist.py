@@ -5,9 +5,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import logging
 import os
 import shutil
-import sys
 import urllib.error
 import urllib.request
 import zlib
@@ -19,6 +19,8 @@ import numpy as np
 from daekit.utils.atomic import atomic_path
 
 from .idx import DatasetError, DatasetNotFoundError, load_idx_images, load_idx_labels
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "MIRRORS",
@@ -133,10 +135,10 @@ def _download(
         except _NetworkError as exc:
             failures.append(f"{url} ({exc})")
             if verbose:
-                print(f"daekit: failed to download {url}: {exc}", file=sys.stderr)
+                logger.warning("failed to download %s: %s", url, exc)
             continue
         if verbose:
-            print(f"daekit: downloaded {url} ({size / 1e6:.1f} MB)", file=sys.stderr)
+            logger.info("downloaded %s (%.1f MB)", url, size / 1e6)
         break
     else:
         tried = "\n  ".join(failures) if failures else "(no mirrors given)"
@@ -193,7 +195,7 @@ def load_mnist(
         target folder, the MD5 of its decompressed content is checked against
         :data:`RESOURCES`, and only then is it moved into place.
     verbose : bool, default True
-        Print one line per downloaded file (to stderr).
+        Log one line per downloaded file (logger ``daekit.datasets.mnist``, level INFO).
     mirrors : sequence of str, optional
         Base URLs to try in order; defaults to :data:`MIRRORS`.
     timeout : float, default 30.0

@@ -58,7 +58,8 @@ _SOURCES: Dict[str, Tuple[str, Callable]] = {
 
 
 class PhotoUnavailableError(RuntimeError):
-    """A photograph of the pool cannot be loaded from the installed scikit-image."""
+    """A photograph of the pool cannot be loaded: scikit-image (the ``images`` extra) is missing or
+    lacks it."""
 
 
 @functools.lru_cache(maxsize=None)
@@ -73,8 +74,10 @@ def load_photo(name: str) -> np.ndarray:
         import skimage.data
         from skimage.color import rgb2gray
         from skimage.transform import rescale
-    except ImportError as exc:  # pragma: no cover - scikit-image is a dependency
-        raise PhotoUnavailableError(f"the photograph pool needs scikit-image ({exc})") from exc
+    except ImportError as exc:
+        raise PhotoUnavailableError(
+            "the image-background datasets take their photographs from scikit-image, an optional "
+            f"dependency: pip install 'daekit[images]' ({exc})") from exc
     func = getattr(skimage.data, func_name, None)
     if func is None:
         raise PhotoUnavailableError(

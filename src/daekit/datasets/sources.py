@@ -3,7 +3,7 @@ to train/test arrays."""
 
 from __future__ import annotations
 
-import sys
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +12,8 @@ import numpy as np
 from .digits import load_digits_split
 from .idx import DatasetError, DatasetNotFoundError
 from .mnist import load_mnist
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["DataSplit", "load_dataset"]
 
@@ -67,6 +69,6 @@ def load_dataset(name: str, root=None, download: bool = True, timeout: float = 1
         except (DatasetNotFoundError, DatasetError) as exc:
             note = ("MNIST is not available here, so this run uses the embedded default (scikit-learn's 8x8 "
                     f"digits). To use MNIST, set DAEKIT_DATA to a folder holding mnist/. ({str(exc).splitlines()[0]})")
-            print(note, file=sys.stderr)
+            logger.warning(note)
             return DataSplit("digits", *load_digits_split(test_fraction=0.2, random_state=0), note=note)
     return _from_file(Path(name))

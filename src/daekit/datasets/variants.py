@@ -237,7 +237,7 @@ def _progress_callback(progress, name: str, total: int):
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return None, lambda: None
-    bar = tqdm(total=total, desc=name, unit="img", file=sys.stderr, dynamic_ncols=True, leave=True)
+    bar = tqdm(total=total, desc=name, unit="img", file=sys.stderr, dynamic_ncols=True, leave=True, disable=None)
     return bar.update, bar.close
 
 

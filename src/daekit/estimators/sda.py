@@ -36,6 +36,14 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
     The estimator is single-process: it trains with one PyTorch process on ``device`` and leaves
     global state (such as ``torch.set_num_threads``) alone.
 
+    Defaults: the values the paper-budget model selection of SdA-3 (``daekit reproduce``, budget
+    "paper": widths {500, 1000}, ν ∈ {0.1, 0.25, 0.4}, {15, 30} pretraining epochs, fine-tuning lr
+    ∈ {0.5, 1, 2}; results in ``benchmarks/results/vincent2010_paper/cells/*/SdA-3.json``) chose
+    most often over its nine datasets: width 1000 (8 of 9), ν = 0.4 (5 of 9), 30 pretraining
+    epochs (7 of 9), fine-tuning lr 1.0 (5 of 9). The grid's fixed settings give the rest:
+    pretraining lr 0.05, minibatches of 20, at most 60 fine-tuning epochs, early stopping with
+    patience 10 on the validation error. BENCHMARKS.md, "Estimator defaults", measures them.
+
     Parameters
     ----------
     hidden_layer_sizes : tuple of int, default (1000, 1000, 1000)
@@ -43,7 +51,7 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
     corruption : str or sequence of str, default "masking"
         Corruption kind of every layer ("masking", "saltpepper", "gaussian", "none"), or one per
         layer.
-    noise_levels : float or sequence of float, default (0.1, 0.2, 0.3)
+    noise_levels : float or sequence of float, default 0.4
         Noise level of every layer (the destroyed fraction ν for masking and salt-and-pepper, σ for
         Gaussian), or one value for all layers. 0 means no corruption.
     tied_weights : bool, default True
@@ -53,13 +61,13 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         error ("gaussian"), or "auto" (bernoulli when the training inputs lie in [0, 1]).
     pretrain : bool, default True
         Pretrain the hidden layers; False fine-tunes from random initialization.
-    pretrain_epochs : int, default 15
-        Epochs of pretraining per layer (the Theano tutorial's 15).
-    pretrain_learning_rate : float, default 0.01
+    pretrain_epochs : int, default 30
+        Epochs of pretraining per layer.
+    pretrain_learning_rate : float, default 0.05
         SGD step of pretraining (minibatches of ``batch_size``).
-    finetune_epochs : int, default 100
+    finetune_epochs : int, default 60
         Maximum epochs of supervised fine-tuning.
-    finetune_learning_rate : float, default 0.1
+    finetune_learning_rate : float, default 1.0
         SGD step of fine-tuning.
     batch_size : int, default 20
         Minibatch size of both phases.
@@ -83,7 +91,8 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         parameters and updates; fast on CPUs with AMX or AVX512-BF16 and on recent GPUs, at
         batch sizes of about 128 and more; see :mod:`daekit.numerics.precision`).
     verbose : int, default 0
-        > 0 prints one line per epoch and shows progress bars.
+        > 0 logs one line per epoch (logger ``daekit``, level INFO) and shows progress bars on a
+        terminal.
 
     Attributes
     ----------
@@ -109,14 +118,14 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         self,
         hidden_layer_sizes=(1000, 1000, 1000),
         corruption="masking",
-        noise_levels=(0.1, 0.2, 0.3),
+        noise_levels=0.4,
         tied_weights=True,
         reconstruction="auto",
         pretrain=True,
-        pretrain_epochs=15,
-        pretrain_learning_rate=0.01,
-        finetune_epochs=100,
-        finetune_learning_rate=0.1,
+        pretrain_epochs=30,
+        pretrain_learning_rate=0.05,
+        finetune_epochs=60,
+        finetune_learning_rate=1.0,
         batch_size=20,
         optimizer="sgd",
         early_stopping=True,

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, TypeVar
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
-from ..utils.atomic import atomic_directory, write_json
+from ..utils.atomic import atomic_directory, atomic_write_bytes, write_json
 
 __all__ = ["MODEL_REGISTRY", "register_model", "model_config", "write_model_files", "save_model", "load_model"]
 
@@ -53,7 +53,8 @@ def write_model_files(folder: str | os.PathLike, model: nn.Module, extra_config:
     """Write ``model.safetensors`` and ``config.json`` of ``model`` into the existing ``folder``."""
     folder = Path(folder)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(folder / "model.safetensors"))
+    # safetensors' save_file creates the file with mode 0600; these bytes get the umask's mode
+    atomic_write_bytes(folder / "model.safetensors", save(state))
     write_json(folder / "config.json", {**model_config(model), **(extra_config or {})})
 
 

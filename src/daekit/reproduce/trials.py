@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,13 @@ import numpy as np
 from ..metrics import classification_error
 from ..utils.atomic import write_json
 
+logger = logging.getLogger("daekit.reproduce")
+
 
 def log(verbose: int, *parts: Any) -> None:
+    """Log ``parts`` (joined by spaces) at level INFO when ``verbose``."""
     if verbose:
-        print(*parts, flush=True)
+        logger.info(" ".join(str(p) for p in parts))
 
 
 def trial_key(params: dict[str, Any]) -> str:

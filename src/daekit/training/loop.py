@@ -11,6 +11,7 @@ supervised fine-tuning and score matching bring their own.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -31,6 +32,8 @@ from .batching import OutOfCoreArray, as_tensors, epoch_batches
 from .checkpoints import latest_checkpoint, prune_checkpoints, save_checkpoint_dir
 from .config import History, NonFiniteLossError, TrainConfig
 from .distributed import DistributedContext, ObjectiveModule, init_from_env, rank_device
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["fit", "evaluate_objective"]
 
@@ -192,7 +195,8 @@ def fit(
     steps_per_epoch = math.ceil(n / config.batch_size)
     check_every = 50  # steps between NaN checks (each one is a host sync on an accelerator)
     bar = tqdm(total=config.epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch, desc=phase,
-               unit="batch", disable=config.verbose < 1 or finished or not ctx.is_main, leave=False, mininterval=0.5)
+               unit="batch", disable=True if config.verbose < 1 or finished or not ctx.is_main else None,
+               leave=False, mininterval=0.5)
     epoch = start_epoch
     while not finished:
         t0 = time.perf_counter()
@@ -280,8 +284,8 @@ def fit(
         bar.set_postfix(loss=f"{train_loss:.4g}")
         if config.verbose >= 1 and ctx.is_main:
             extra = "".join(f" {k} {record[k]:.4g}" for k in ("valid_loss", "valid_score") if k in record)
-            tqdm.write(f"[{phase}] epoch {epoch}/{config.epochs} train_loss {train_loss:.4g}{extra} "
-                       f"({record['seconds']:.1f} s)")
+            logger.info("[%s] epoch %d/%d train_loss %.4g%s (%.1f s)", phase, epoch, config.epochs, train_loss, extra,
+                        record["seconds"])
         for callback in callbacks:
             callback(record, model)
     bar.close()
