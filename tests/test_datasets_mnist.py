@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import logging
 import http.server
 import os
 import socket
@@ -199,16 +200,20 @@ def test_corrupt_local_gzip(tmp_path):
 # ---------------------------------------------------------------- download
 
 
-def test_download_good(server, tmp_path, fake_md5s, capsys):
+def test_download_good(server, tmp_path, fake_md5s, capsys, caplog):
     srv, url = server
     write_fake(srv)
     target = tmp_path / "data"
-    check_fake(load_mnist(target, mirrors=[url], verbose=True))
+    with caplog.at_level(logging.INFO, logger="daekit"):
+        check_fake(load_mnist(target, mirrors=[url], verbose=True))
     folder = target / "mnist"
     assert listing(folder) == sorted(MNIST_FILES)  # nothing else, no temp files
     for name in MNIST_FILES:
         assert (folder / name).read_bytes() == (srv / name).read_bytes()
-    assert len(capsys.readouterr().err.strip().splitlines()) == 4
+    downloads = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert [m.split()[0] for m in downloads] == ["downloaded"] * 4
+    assert sorted(m.split()[1].rsplit("/", 1)[1] for m in downloads) == sorted(MNIST_FILES)
+    assert capsys.readouterr().err == ""  # a log record, not a print
     # Second call uses the local files (server content gone).
     for name in MNIST_FILES:
         (srv / name).unlink()
