@@ -5,7 +5,7 @@ Corrupt (:mod:`daekit.corruption`), reconstruct (:mod:`daekit.models`,
 scikit-learn estimators (:class:`DenoisingAutoencoder`).
 """
 
-from .corruption import Compose, Gaussian, Identity, Masking, SaltPepper, make_corruption
+from .corruption import Compose, Gaussian, Identity, Masking, SaltPepper, SwapNoise, make_corruption
 from .estimators import DenoisingAutoencoder, StackedDenoisingAutoencoderClassifier
 from .models import DAE, DAEConfig
 from .train import DenoisingObjective, History, NonFiniteLossError, TrainConfig, fit
@@ -13,7 +13,7 @@ from .train import DenoisingObjective, History, NonFiniteLossError, TrainConfig,
 __version__ = "0.1.0"
 
 __all__ = [
-    "Compose", "Gaussian", "Identity", "Masking", "SaltPepper", "make_corruption",
+    "Compose", "Gaussian", "Identity", "Masking", "SaltPepper", "SwapNoise", "make_corruption",
     "DAE", "DAEConfig", "DenoisingAutoencoder", "StackedDenoisingAutoencoderClassifier", "DenoisingObjective", "History", "NonFiniteLossError", "TrainConfig", "fit",
     "__version__",
 ]
