@@ -110,3 +110,12 @@ def test_set_output_pandas_round_trips_names_and_dtypes():
         assert out[name].dtype == df[name].dtype
     assert out["colour"].iloc[2] in ("red", "blue")
     assert out.isna().sum().sum() == 0
+
+
+def test_denoising_autoencoder_names_its_outputs_for_set_output():
+    from daekit import DenoisingAutoencoder
+    X = np.random.default_rng(0).uniform(size=(30, 5))
+    dae = DenoisingAutoencoder(n_components=3, max_epochs=1, random_state=0).set_output(transform="pandas").fit(X)
+    out = dae.transform(pd.DataFrame(X, columns=list("abcde")))
+    assert list(out.columns) == ["denoisingautoencoder0", "denoisingautoencoder1", "denoisingautoencoder2"]
+    np.testing.assert_allclose(out.to_numpy(), dae.set_output(transform="default").transform(X), rtol=1e-6)

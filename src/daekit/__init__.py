@@ -6,7 +6,8 @@ scikit-learn estimators (:class:`DenoisingAutoencoder`).
 """
 
 from .corruption import Compose, Gaussian, Identity, Masking, SaltPepper, SwapNoise, make_corruption
-from .estimators import DenoisingAutoencoder, StackedDenoisingAutoencoderClassifier
+from .estimators import (DenoisingAutoencoder, DenoisingAutoencoderOutlierDetector, DenoisingImputer,
+                         StackedDenoisingAutoencoderClassifier)
 from .models import DAE, DAEConfig
 from .train import DenoisingObjective, History, NonFiniteLossError, TrainConfig, fit
 
@@ -14,6 +15,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Compose", "Gaussian", "Identity", "Masking", "SaltPepper", "SwapNoise", "make_corruption",
-    "DAE", "DAEConfig", "DenoisingAutoencoder", "StackedDenoisingAutoencoderClassifier", "DenoisingObjective", "History", "NonFiniteLossError", "TrainConfig", "fit",
+    "DAE", "DAEConfig", "DenoisingAutoencoder", "DenoisingAutoencoderOutlierDetector", "DenoisingImputer",
+    "StackedDenoisingAutoencoderClassifier", "DenoisingObjective", "History", "NonFiniteLossError", "TrainConfig", "fit",
     "__version__",
 ]

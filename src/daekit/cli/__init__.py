@@ -13,7 +13,8 @@ import os
 import sys
 from typing import Sequence
 
-COMMAND_MODULES = ["demo_cmd", "train_cmd", "sda_cmd", "score_cmd", "sample_cmd", "datasets_cmd", "viz_cmd", "reproduce_cmd"]
+COMMAND_MODULES = ["demo_cmd", "train_cmd", "sda_cmd", "score_cmd", "sample_cmd", "datasets_cmd", "viz_cmd", "reproduce_cmd",
+                   "outliers_cmd", "impute_cmd"]
 
 
 class CLIError(Exception):
