@@ -10,6 +10,15 @@ from .._atomic import atomic_path, atomic_write_bytes
 SUFFIXES = (".csv", ".parquet", ".pq")
 
 
+def _pandas():
+    try:
+        import pandas as pd
+    except ImportError:
+        from . import CLIError
+        raise CLIError("reading and writing tables needs pandas and pyarrow: pip install 'daekit[tables]'") from None
+    return pd
+
+
 def _kind(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
@@ -24,7 +33,7 @@ def _names(text: str | None) -> list[str]:
 def read_table(path: str, categorical: str | None = None, numeric: str | None = None):
     """A DataFrame from a CSV or Parquet file; ``categorical`` / ``numeric`` are comma-separated
     column names whose inferred kind is overridden."""
-    import pandas as pd
+    pd = _pandas()
     p = Path(path)
     kind = _kind(p)
     if not p.is_file():

@@ -9,9 +9,9 @@ from ._tables import read_table, write_table
 
 
 def run(args: argparse.Namespace) -> int:
-    import pandas as pd
     from ..estimators import DenoisingImputer
     df = read_table(args.data, args.categorical, args.numeric)
+    import pandas as pd
     n_missing = int(df.isna().sum().sum())
     imp = DenoisingImputer(n_components=args.hidden, noise_level=args.noise,
                            max_epochs=args.epochs if args.epochs else "auto", random_state=args.seed,

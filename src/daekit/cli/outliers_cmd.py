@@ -46,12 +46,12 @@ def run_fit(args: argparse.Namespace) -> int:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    import pandas as pd
     path = Path(args.run) / DETECTOR_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{args.run} holds no {DETECTOR_FILE}; create it with 'daekit outliers fit'")
     det = pickle.loads(path.read_bytes())  # a file this command wrote
     df = read_table(args.data, args.categorical, args.numeric)
+    import pandas as pd
     scores = det.score_samples(df)
     result = pd.DataFrame({"score": scores, "decision": scores - det.offset_,
                            "label": (scores - det.offset_ >= 0).astype(int) * 2 - 1})

@@ -145,8 +145,11 @@ class DenoisingImputer(TransformerMixin, TableDAEMixin):
         return self
 
     def _missing_frame(self, X) -> np.ndarray:
-        import pandas as pd
-        return np.where(pd.isna(X if is_dataframe(X) else np.asarray(X, dtype=np.float64)), np.nan, 0.0)
+        """NaN where X is missing, 0 elsewhere (the input of the missing indicator)."""
+        if is_dataframe(X):
+            import pandas as pd
+            return np.where(pd.isna(X), np.nan, 0.0)
+        return np.where(np.isnan(np.asarray(X, dtype=np.float64)), np.nan, 0.0)
 
     def _masked_residual_variances(self, Z: np.ndarray, observed: np.ndarray, rounds: int = 4) -> np.ndarray:
         """σ_j² = mean over observed entries masked at random (ν = 1/2) of (z_j − μ_j)²."""

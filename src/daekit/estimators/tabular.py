@@ -96,6 +96,10 @@ class TableEncoder:
 
     @staticmethod
     def _missing(values: np.ndarray) -> np.ndarray:
+        if values.dtype.kind in "fc":
+            return np.isnan(values)
+        if values.dtype.kind in "iub":
+            return np.zeros(values.shape, dtype=bool)
         import pandas as pd
         return np.asarray(pd.isna(values), dtype=bool)
 
@@ -115,12 +119,15 @@ class TableEncoder:
         return out
 
     def _infer_kind(self, name: Any, values: np.ndarray, dtype: Any) -> str:
-        import pandas as pd
         if name in self.categorical:
             return "categorical"
         if name in self.numeric:
             return "numeric"
-        if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype) and dtype != object:
+        if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+            return "numeric"
+        import pandas as pd
+        if (pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)
+                or (pd.api.types.is_string_dtype(dtype) and dtype != object)):
             return "categorical"
         if pd.api.types.is_numeric_dtype(dtype):
             return "numeric"
