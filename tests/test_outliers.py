@@ -89,3 +89,12 @@ def test_bad_parameters_raise():
         DenoisingAutoencoderOutlierDetector(contamination=0.7).fit(X)
     with pytest.raises(ValueError, match="tied_weights"):
         DenoisingAutoencoderOutlierDetector(outlier_score="energy", tied_weights=False).fit(X)
+
+
+def test_score_norm_is_the_distance_to_the_reconstruction_mean():
+    U = np.random.default_rng(0).uniform(size=(80, 12))
+    det = DenoisingAutoencoderOutlierDetector(max_epochs=2, random_state=0).fit(U)
+    assert det.outlier_score == "score_norm" and det.reconstruction_ == "bernoulli"
+    with torch.no_grad():
+        r = det.model_.reconstruct(torch.from_numpy(U.astype(np.float32))).numpy()
+    np.testing.assert_allclose(det.score_samples(U), -np.linalg.norm(r - U.astype(np.float32), axis=1), rtol=1e-5)

@@ -75,7 +75,7 @@ def add_parser(subparsers) -> None:
     f = sub.add_parser("fit", help="fit a detector on the rows of a table")
     f.add_argument("data", help="a .csv or .parquet table (rows mostly normal)")
     f.add_argument("--out", required=True, help="run folder for the fitted detector")
-    f.add_argument("--score", default="reconstruction", choices=["reconstruction", "score_norm", "energy"])
+    f.add_argument("--score", default="score_norm", choices=["reconstruction", "score_norm", "energy"])
     f.add_argument("--draws", type=non_negative_int, default=0, help="corruption draws averaged per score")
     f.add_argument("--corruption", default="masking", choices=["masking", "swap", "none"])
     f.add_argument("--noise", type=float, default=0.25, help="corruption level in [0, 1]")

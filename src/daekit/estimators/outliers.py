@@ -40,10 +40,12 @@ class DenoisingAutoencoderOutlierDetector(OutlierMixin, TableDAEMixin):
     n_components : int or "auto", default "auto"
         Hidden units; "auto" is a quarter of the encoded width, between 2 and 32. A bottleneck
         matters: an overcomplete DAE reconstructs outliers as well as inliers.
-    outlier_score : {"reconstruction", "score_norm", "energy"}, default "reconstruction"
-        What ``score_samples`` negates: the reconstruction loss −log p(x | f(x̃)); the norm of the
-        estimated score ‖ψ(x)‖ = ‖r(x) − x‖/σ² (Alain & Bengio 2014; σ² = 1 on standardized
-        inputs); or the energy E(x) whose negative gradient is r(x) − x for a tied DAE
+    outlier_score : {"reconstruction", "score_norm", "energy"}, default "score_norm"
+        What ``score_samples`` negates: the norm of the estimated score ‖ψ(x)‖ = ‖r(x) − x‖/σ²
+        (Alain & Bengio 2014; σ² = 1 on standardized inputs), the Euclidean distance from x to its
+        reconstruction mean; the reconstruction loss −log p(x | f(x̃)) (on [0, 1] data the
+        Bernoulli cross-entropy, which weighs a confidently wrong pixel far above a merely wrong
+        one and ranks MNIST's outliers worse: BENCHMARKS.md); or the energy E(x) whose negative gradient is r(x) − x for a tied DAE
         (Kamyshanska & Memisevic 2015: ½‖x − c‖² − Σ_k ∫s(w_kᵀx + b_k) for a Gaussian
         reconstruction, −cᵀx − Σ_k ∫s for a Bernoulli one; the free energy of the matching RBM).
     n_draws : int, default 0
@@ -79,7 +81,7 @@ class DenoisingAutoencoderOutlierDetector(OutlierMixin, TableDAEMixin):
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
     }
 
-    def __init__(self, n_components="auto", outlier_score="reconstruction", n_draws=0, corruption="masking",
+    def __init__(self, n_components="auto", outlier_score="score_norm", n_draws=0, corruption="masking",
                  noise_level=0.25, contamination="auto", activation="sigmoid", tied_weights=True,
                  max_epochs="auto", batch_size=64, learning_rate=1e-3, categorical_features=None,
                  handle_unknown="error", random_state=None, device="auto", verbose=0):
