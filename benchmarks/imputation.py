@@ -21,12 +21,12 @@ import warnings
 
 import numpy as np
 import torch
+from _report import append_result, machine_info
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
-from _report import append_result, machine_info
 from daekit.estimators import DenoisingImputer
 
 

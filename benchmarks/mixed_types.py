@@ -22,6 +22,7 @@ import warnings
 
 import numpy as np
 import torch
+from _report import append_result, machine_info
 from sklearn.compose import make_column_transformer
 from sklearn.impute import KNNImputer, SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -29,7 +30,6 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from _report import append_result, machine_info
 from daekit import DenoisingAutoencoder, DenoisingImputer
 
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]

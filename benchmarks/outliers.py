@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 import torch
+from _report import append_result, machine_info
 from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
@@ -35,7 +36,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import OneClassSVM
 
-from _report import append_result, machine_info
 from daekit.estimators import DenoisingAutoencoderOutlierDetector
 
 # Ruff et al. 2018, Table 1, MNIST one-class Deep SVDD AUROC (%) per digit (mean ± std over 10 seeds)

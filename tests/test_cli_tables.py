@@ -1,6 +1,5 @@
 import numpy as np
 import pandas as pd
-import pytest
 
 from daekit.cli import main
 
@@ -44,7 +43,7 @@ def test_impute_fills_every_entry_and_keeps_observed_ones(tmp_path):
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
-    df, path = write_table(tmp_path)
+    _, path = write_table(tmp_path)
     assert main(["impute", str(path), "--out", str(tmp_path / "x.txt")]) == 2
     assert "must end in" in capsys.readouterr().err
     assert main(["impute", str(path), "--out", str(tmp_path / "f.csv"), "--numeric", "kind"]) == 2

@@ -48,7 +48,7 @@ def test_multiple_imputations_differ_only_on_missing_entries_and_cover_truth():
 
 
 def test_missing_values_placeholder_and_indicator():
-    X, holes = low_rank(n=80)
+    _, holes = low_rank(n=80)
     coded = np.where(np.isnan(holes), -1.0, holes)
     imp = DenoisingImputer(missing_values=-1.0, add_indicator=True, max_epochs=3, random_state=0).fit(coded)
     out = imp.transform(coded)

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from ..corruption import Masking, SwapNoise
 
-__all__ = ["ColumnCorruption", "ObservedEntriesObjective", "COLUMN_CORRUPTIONS"]
+__all__ = ["COLUMN_CORRUPTIONS", "ColumnCorruption", "ObservedEntriesObjective"]
 
 COLUMN_CORRUPTIONS = ("masking", "swap", "none")
 

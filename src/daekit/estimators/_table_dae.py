@@ -10,7 +10,12 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    check_is_fitted,
+    validate_data,
+)
 
 from ..distributed import SINGLE
 from ..models import ACTIVATIONS, DAE
@@ -20,7 +25,7 @@ from ._columns import COLUMN_CORRUPTIONS, ColumnCorruption, ObservedEntriesObjec
 from ._common import seed_from_random_state
 from .tabular import TableEncoder, needs_table_path
 
-__all__ = ["TableDAEMixin", "TABLE_DAE_CONSTRAINTS", "auto_components", "auto_epochs"]
+__all__ = ["TABLE_DAE_CONSTRAINTS", "TableDAEMixin", "auto_components", "auto_epochs"]
 
 
 def auto_components(width: int) -> int:

@@ -4,6 +4,7 @@ entries only, with scikit-learn's imputer contract (as ``KNNImputer``)."""
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -80,7 +81,7 @@ class DenoisingImputer(TransformerMixin, TableDAEMixin):
 
     _allow_nan = True
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         **TABLE_DAE_CONSTRAINTS,
         "missing_values": [Real, None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],

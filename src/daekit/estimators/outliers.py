@@ -4,6 +4,7 @@ autoencoder, with scikit-learn's outlier-detector contract (as ``IsolationForest
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -14,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._table_dae import TABLE_DAE_CONSTRAINTS, TableDAEMixin
 
-__all__ = ["DenoisingAutoencoderOutlierDetector", "SCORES"]
+__all__ = ["SCORES", "DenoisingAutoencoderOutlierDetector"]
 
 SCORES = ("reconstruction", "score_norm", "energy")
 
@@ -74,7 +75,7 @@ class DenoisingAutoencoderOutlierDetector(OutlierMixin, TableDAEMixin):
 
     _auto_steps = 3000
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         **TABLE_DAE_CONSTRAINTS,
         "outlier_score": [StrOptions(set(SCORES))],
         "n_draws": [Interval(Integral, 0, None, closed="left")],

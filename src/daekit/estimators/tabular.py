@@ -10,8 +10,9 @@ unobserved.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -140,7 +141,7 @@ class TableEncoder:
         return "numeric" if numbers else "categorical"
 
     # -- fit / transform ------------------------------------------------------------------------
-    def fit(self, X: Any) -> "TableEncoder":
+    def fit(self, X: Any) -> TableEncoder:
         names, columns, dtypes = self._columns(X)
         if not columns or len(columns[0]) == 0:
             raise ValueError(f"X must have at least one row and one column, got shape {np.shape(X)}")
