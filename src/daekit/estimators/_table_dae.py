@@ -33,7 +33,7 @@ def auto_components(width: int) -> int:
     return int(min(32, max(2, width // 4)))
 
 
-def auto_epochs(n_samples: int, batch_size: int, steps: int, most: int = 200) -> int:
+def auto_epochs(n_samples: int, batch_size: int, steps: int, most: int = 5000) -> int:
     """Enough epochs for about ``steps`` minibatch updates (at least 10, at most ``most``)."""
     per_epoch = max(1, -(-n_samples // batch_size))
     return int(min(most, max(10, -(-steps // per_epoch))))

@@ -60,7 +60,7 @@ class DenoisingImputer(TransformerMixin, TableDAEMixin):
     activation : str, default "relu"
     tied_weights : bool, default True
     max_epochs : int or "auto", default "auto"
-        "auto": about 1000 Adam updates (10–200 epochs).
+        "auto": about 1000 Adam updates (at least 10 epochs).
     batch_size : int, default 64
     learning_rate : float, default 3e-3
         Adam step.

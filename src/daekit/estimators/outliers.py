@@ -58,7 +58,7 @@ class DenoisingAutoencoderOutlierDetector(OutlierMixin, TableDAEMixin):
     contamination : "auto" or float in (0, 0.5], default "auto"
         Sets ``offset_``: the ``contamination`` quantile of the training scores, or with "auto"
         Tukey's lower fence Q1 − 1.5 (Q3 − Q1) of the training scores.
-    activation, tied_weights, max_epochs ("auto": about 3000 updates, at most 200 epochs), batch_size,
+    activation, tied_weights, max_epochs ("auto": about 3000 updates), batch_size,
     learning_rate (Adam), categorical_features, handle_unknown, random_state, device, verbose
         As for :class:`~daekit.estimators.imputer.DenoisingImputer`.
 
