@@ -13,6 +13,9 @@ mnist    the one-class protocol of Ruff et al. (2018, Table 1): train on one dig
          Deep SVDD's published numbers (Ruff et al. 2018, Table 1, one-class Deep SVDD) quoted.
 
     python benchmarks/outliers.py [--part tabular|mnist|all] [--digits 0,1,...] [--threads 1]
+                                  [--outlier-score reconstruction|score_norm|energy]
+
+(--outlier-score replaces the detector's default score, for comparing the three.)
 
 Prints tables and appends one JSON line to benchmarks/results/outliers.jsonl.
 """
@@ -103,13 +106,15 @@ def tabular(rows: list) -> None:
         print(f"{name:14s} contamination=0.1 flags {share:.3f} of the training rows", flush=True)
 
 
-def mnist(rows: list, digits: list[int]) -> None:
+def mnist(rows: list, digits: list[int], outlier_score: str | None = None) -> None:
     from daekit.datasets.mnist import load_mnist
     xtr, ytr, xte, yte = load_mnist(download=False, verbose=False)
+    kw = {"outlier_score": outlier_score} if outlier_score else {}
     for d in digits:
         x, labels = xtr[ytr == d], (yte == d).astype(int)
         row = {"part": "mnist", "digit": d, "deep_svdd_published": DEEP_SVDD[d]}
-        for name, make in {"daekit": lambda: DenoisingAutoencoderOutlierDetector(random_state=0),
+        row["outlier_score"] = outlier_score or DenoisingAutoencoderOutlierDetector().outlier_score
+        for name, make in {"daekit": lambda: DenoisingAutoencoderOutlierDetector(random_state=0, **kw),
                            "PCA-32": PCAReconstruction, "IsolationForest": lambda: IsolationForest(random_state=0)}.items():
             t0 = time.perf_counter()
             det = make().fit(x)
@@ -132,13 +137,14 @@ def main() -> None:
     p.add_argument("--part", choices=["tabular", "mnist", "all"], default="all")
     p.add_argument("--digits", default="0,1,2,3,4,5,6,7,8,9")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--outlier-score", choices=["reconstruction", "score_norm", "energy"], default=None)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     rows: list = []
     if args.part in ("tabular", "all"):
         tabular(rows)
     if args.part in ("mnist", "all"):
-        mnist(rows, [int(d) for d in args.digits.split(",")])
+        mnist(rows, [int(d) for d in args.digits.split(",")], args.outlier_score)
     append_result("outliers", {"part": args.part, "machine": machine_info(), "rows": rows})
 
 
