@@ -5,8 +5,13 @@ Corrupt (:mod:`daekit.corruption`), reconstruct (:mod:`daekit.models`,
 scikit-learn estimators (:class:`DenoisingAutoencoder`).
 """
 
-from .corruption import Compose, Gaussian, Identity, Masking, SaltPepper, make_corruption
-from .estimators import DenoisingAutoencoder, StackedDenoisingAutoencoderClassifier
+from .corruption import Compose, Gaussian, Identity, Masking, SaltPepper, SwapNoise, make_corruption
+from .estimators import (
+    DenoisingAutoencoder,
+    DenoisingAutoencoderOutlierDetector,
+    DenoisingImputer,
+    StackedDenoisingAutoencoderClassifier,
+)
 from .models.dae import DAE, DAEConfig
 from .models.registry import load_model, save_model
 from .objectives.denoising import DenoisingObjective
@@ -16,7 +21,10 @@ from .training.loop import fit
 __version__ = "0.1.0"
 
 __all__ = [
-    "Compose", "Gaussian", "Identity", "Masking", "SaltPepper", "make_corruption",
-    "DAE", "DAEConfig", "save_model", "load_model", "DenoisingAutoencoder", "StackedDenoisingAutoencoderClassifier", "DenoisingObjective", "History", "NonFiniteLossError", "TrainConfig", "fit",
+    "Compose", "Gaussian", "Identity", "Masking", "SaltPepper", "SwapNoise", "make_corruption",
+    "DAE", "DAEConfig", "save_model", "load_model", "DenoisingObjective", "History", "NonFiniteLossError",
+    "TrainConfig", "fit",
+    "DenoisingAutoencoder", "DenoisingAutoencoderOutlierDetector", "DenoisingImputer",
+    "StackedDenoisingAutoencoderClassifier",
     "__version__",
 ]

@@ -23,6 +23,7 @@ __all__ = [
     "Masking",
     "Gaussian",
     "SaltPepper",
+    "SwapNoise",
     "Compose",
     "Identity",
     "make_corruption",
@@ -196,6 +197,37 @@ class Gaussian(Corruption):
         return f"gaussian:{self.sigma}"
 
 
+class SwapNoise(Corruption):
+    """Swap noise: each component replaced, independently with probability p, by the same
+    component of another row of the batch chosen uniformly at random (the corruption of the
+    denoising autoencoder that won Kaggle's Porto Seguro competition, Jahrer 2018).
+
+    Every corrupted value is one that its column holds in another row, so the marginal
+    distribution of each column is preserved, whatever its type or scale (one-hot blocks are
+    best swapped as whole columns of the source table, before encoding). A batch of one row
+    has no other row and comes back unchanged.
+    """
+
+    def __init__(self, fraction: float) -> None:
+        self.fraction = check_fraction(fraction, "fraction")
+
+    def __call__(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        rows = _as_rows(x)
+        n, d = rows.shape
+        if n < 2 or self.fraction == 0.0:
+            return x.clone()
+        swap = _rand(x, (n, d), generator) < self.fraction
+        # row i takes row (i + k) mod n with k uniform in 1..n-1: uniform over the other rows
+        shift = torch.randint(1, n, (n, d), generator=generator, device=x.device)
+        source = (torch.arange(n, device=x.device).unsqueeze(1) + shift) % n
+        donors = torch.gather(rows, 0, source)
+        return torch.where(swap, donors, rows).reshape(x.shape)
+
+    @property
+    def spec(self) -> str:
+        return f"swap:{self.fraction}"
+
+
 class Compose(Corruption):
     """Apply several corruption processes in order (any callable with the same signature)."""
 
@@ -217,12 +249,13 @@ class Compose(Corruption):
         return "+".join(c.spec for c in self.corruptions)  # type: ignore[attr-defined]
 
 
-_KINDS = {"masking": Masking, "gaussian": Gaussian, "saltpepper": SaltPepper, "salt-pepper": SaltPepper}
+_KINDS = {"masking": Masking, "gaussian": Gaussian, "saltpepper": SaltPepper, "salt-pepper": SaltPepper,
+          "swap": SwapNoise}
 
 
 def make_corruption(spec: str | Corruption | Callable | None, level: float | None = None) -> Callable[..., Tensor]:
     """Build a corruption from a spec such as ``"masking:0.25"``, ``"gaussian:0.5"``,
-    ``"saltpepper:0.1"``, ``"masking:0.3:bernoulli"``, ``"none"`` or ``"masking:0.2+gaussian:0.1"``.
+    ``"saltpepper:0.1"``, ``"swap:0.15"``, ``"masking:0.3:bernoulli"``, ``"none"`` or ``"masking:0.2+gaussian:0.1"``.
 
     ``level`` supplies the noise level when the spec names only the kind (``"masking"``).
     A corruption object or any callable is returned unchanged.

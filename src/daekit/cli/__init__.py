@@ -22,7 +22,8 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-COMMAND_MODULES = ["demo_cmd", "train_cmd", "sda_cmd", "score_cmd", "sample_cmd", "datasets_cmd", "viz_cmd", "reproduce_cmd"]
+COMMAND_MODULES = ["demo_cmd", "train_cmd", "sda_cmd", "score_cmd", "sample_cmd", "datasets_cmd", "viz_cmd", "reproduce_cmd",
+                   "outliers_cmd", "impute_cmd"]
 
 
 class CLIError(Exception):

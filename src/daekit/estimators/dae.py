@@ -6,7 +6,7 @@ import copy
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..corruption import make_corruption
@@ -25,7 +25,7 @@ __all__ = ["DenoisingAutoencoder"]
 CORRUPTIONS = ("masking", "gaussian", "saltpepper", "none")
 
 
-class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
+class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Denoising autoencoder (Vincent et al. 2008, 2010) as a scikit-learn transformer.
 
     Trained to reconstruct the clean x from a corrupted x̃ ~ C(x̃ | x) by minimizing
@@ -195,6 +195,11 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         self.validation_scores_ += [-v for v in history.valid_loss]
         self.n_iter_ += len(history.records)
         self._set_attributes()
+
+    @property
+    def _n_features_out(self) -> int:
+        """Width of ``transform``'s output: ``get_feature_names_out`` gives denoisingautoencoder0, …"""
+        return self.components_.shape[0]
 
     def _set_attributes(self) -> None:
         m = self.model_
