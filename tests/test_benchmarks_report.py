@@ -47,14 +47,27 @@ def table_starts(lines: list[str]) -> list[int]:
             and (i == 0 or not lines[i - 1].lstrip().startswith("|"))]
 
 
+def _quoted(text: str) -> list[str]:
+    """The code spans of ``text`` and the lines of its fenced code blocks."""
+    spans, fenced, inside = [], [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            inside = not inside
+        elif inside:
+            fenced.append(line.strip())
+        else:
+            spans.extend(_CODE_SPAN.findall(line))
+    return spans + fenced
+
+
 def commands(text: str) -> list[list[str]]:
-    """The commands quoted in ``text`` as code spans, as argument lists without leading
+    """The commands quoted in ``text`` (code spans and fenced blocks), as argument lists without leading
     environment assignments: those run by ``daekit``, ``python benchmarks/X.py``,
     ``python -m daekit`` or ``torchrun``."""
     found = []
-    for span in _CODE_SPAN.findall(text):
+    for span in _quoted(text):
         try:
-            argv = shlex.split(span)
+            argv = shlex.split(span, comments=True)
         except ValueError:
             continue
         while argv and _ENV.match(argv[0]):
