@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
-from daekit.cli.score_cmd import fit_in_phases  # noqa: E402
+from daekit.training.schedules import fit_in_phases  # noqa: E402
 from daekit.datasets.toy import make_toy  # noqa: E402
 from daekit.models.dae import DAE  # noqa: E402
 from daekit.score import (  # noqa: E402

@@ -1,7 +1,8 @@
 """The ``daekit`` command line: thin subcommands that parse, call the library and print.
 
 Each subcommand lives in its own module with ``add_parser(subparsers)``; the parser it adds
-sets ``func`` (args -> exit code). Errors in user input are one line on stderr and exit 2
+sets ``func`` (args -> exit code). Errors in user input, a run folder in use and a diverged
+training (``NonFiniteLossError``, a FloatingPointError) are one line on stderr and exit 2
 (set DAEKIT_DEBUG=1 for the traceback).
 """
 
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (CLIError, ValueError, TypeError, FileNotFoundError) as exc:
+    except (CLIError, ValueError, TypeError, FileNotFoundError, FloatingPointError) as exc:
         if os.environ.get("DAEKIT_DEBUG"):
             raise
         print(f"daekit {args.command}: error: {exc}", file=sys.stderr)

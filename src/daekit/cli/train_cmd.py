@@ -27,6 +27,9 @@ def add_training_flags(p: argparse.ArgumentParser, defaults: DAERunConfig) -> No
     p.add_argument("--precision", default=defaults.precision, choices=["float32", "bfloat16"],
                    help="precision of the training steps' matrix products (bfloat16: float32 weights and updates)")
     p.add_argument("--no-probe", dest="probe", action="store_false", help="skip the linear-probe evaluation")
+    p.add_argument("--keep-checkpoints", "--keep", dest="keep_checkpoints", type=positive_int,
+                   default=defaults.keep_checkpoints, metavar="N",
+                   help="newest checkpoints kept, so one damaged file never leaves none (default %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -36,7 +39,7 @@ def config_from_args(args: argparse.Namespace) -> DAERunConfig:
                         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, momentum=args.momentum,
                         tied=args.tied, activation=args.activation, reconstruction=args.reconstruction,
                         valid_size=args.valid_size, seed=args.seed, device=args.device,
-                        precision=args.precision, probe=args.probe,
+                        precision=args.precision, probe=args.probe, keep_checkpoints=args.keep_checkpoints,
                         verbose=0 if args.quiet else 1)
 
 

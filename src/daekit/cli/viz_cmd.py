@@ -48,7 +48,7 @@ def run_score_field(args: argparse.Namespace) -> int:
     from ..datasets.toy import make_toy
     from ..models.registry import load_model
     from ..viz_score import plot_score_field
-    from .score_cmd import _extent
+    from ..runs.score import toy_extent as _extent
 
     run = Path(args.run)
     config_file = run / "config.json"

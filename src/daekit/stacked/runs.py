@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from torch import nn
 
+from ..runs.folder import RunFolder
 from ..training.distributed import init_from_env
 from ..utils.runtime import peak_rss_mb, resolve_device
 from ..utils.validation import check_positive_int
@@ -73,10 +74,6 @@ def load_splits(data: str, train_size: int | None = None, valid_size: int | None
     return DataSplits(split.name, x, y, x_valid, y_valid, x_test, y_test)
 
 
-#: Settings that may differ between a run and its resumption.
-_RESUME_FREE = ("verbose", "device")
-
-
 def run_stacked(
     config: StackedConfig,
     data: str | DataSplits,
@@ -97,10 +94,6 @@ def run_stacked(
     ``filters_finetuned.png`` and ``result.json`` (validation and test error with 95% intervals,
     seconds per phase, peak RSS).
     """
-    from ..metrics import classification_error
-    from ..models.registry import save_model
-    from ..utils.atomic import write_json
-
     t_start = time.perf_counter()
     out = Path(out)
     ctx = init_from_env(resolve_device(config.device))  # under torchrun: all ranks train, rank 0 writes
@@ -116,30 +109,28 @@ def run_stacked(
         "n_test": 0 if splits.x_test is None else len(splits.x_test), "n_features": int(splits.x_train.shape[1]),
         "n_classes": n_classes, **config.to_dict(),
     }
-    saved = out / "config.json"
-    if resume and saved.is_file():
-        # a setting added since the run was started counts as its default (e.g. precision)
-        previous = {**StackedConfig().to_dict(), **json.loads(saved.read_text())}
-        changed = sorted(k for k in set(previous) | set(resolved)
-                         if k not in _RESUME_FREE and previous.get(k) != resolved.get(k))
-        if changed:
-            raise ValueError(f"resume with settings that differ from {saved}: "
-                             + ", ".join(f"{k} ({previous.get(k)!r} -> {resolved.get(k)!r})" for k in changed))
-    elif not resume and ((out / "checkpoints").is_dir() or (out / "result.json").exists()):
-        raise ValueError(f"{out} already holds a run; resume it or choose another folder")
-    ctx.barrier()  # every rank has checked the folder before rank 0 writes into it
-    if ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(saved, resolved)
+    run = RunFolder(out)
+    with run if ctx.is_main else contextlib.nullcontext():
+        if ctx.is_main:
+            run.start(resolved, resume=resume, resumable=StackedConfig.RESUMABLE,
+                      defaults=StackedConfig().to_dict())
+        ctx.barrier()  # rank 0 has checked the folder before any rank trains
+        return _train_and_report(config, splits, resolved, run, resume, callbacks, ctx, n_classes, t_start)
+
+
+def _train_and_report(config: StackedConfig, splits: DataSplits, resolved: dict[str, Any], run: RunFolder,
+                      resume: bool, callbacks, ctx, n_classes: int, t_start: float) -> dict[str, Any]:
+    from ..metrics import classification_error
+    from ..models.registry import save_model
 
     result = train_stacked(splits.x_train, splits.y_train, splits.x_valid, splits.y_valid, config,
-                           n_classes=n_classes, run_dir=str(out), resume=resume, callbacks=callbacks,
+                           n_classes=n_classes, run=run if ctx.is_main else None, resume=resume, callbacks=callbacks,
                            distributed=ctx)
     if not ctx.is_main:
         return {"rank": ctx.rank}
     network = result.network
     device = next(network.parameters()).device
-    save_model(out / "model", network, data=splits.name)
+    save_model(run.model_path, network, data=splits.name)
 
     report: dict[str, Any] = {"data": splits.name, "n_train": resolved["n_train"], "n_valid": resolved["n_valid"],
                               "n_test": resolved["n_test"], "resumed": bool(resume)}
@@ -165,12 +156,12 @@ def run_stacked(
     from ..viz import plot_filters
 
     if result.encoders:
-        plot_filters(result.encoders[0].W.detach().cpu().numpy(), out / "filters.png",
+        plot_filters(result.encoders[0].W.detach().cpu().numpy(), run.figure("filters.png"),
                      title=f"layer 1 after pretraining ({config.corruptions[0]}, ν={config.noise_levels[0]:g})")
     plot_filters(network.hidden[0].weight.detach().cpu().numpy(),
-                 out / ("filters_finetuned.png" if result.encoders else "filters.png"),
+                 run.figure("filters_finetuned.png" if result.encoders else "filters.png"),
                  title="layer 1 after fine-tuning")
     report["total_seconds"] = time.perf_counter() - t_start
     report["peak_rss_mb"] = peak_rss_mb()
-    write_json(out / "result.json", report)
+    run.write_result(report)
     return report
