@@ -21,7 +21,7 @@ def problem(seed=0):
 
 def train(run_dir, epochs, resume=False, keep=3):
     m, x = problem()
-    fit(m, DenoisingObjective(Masking(0.3)), x, None,
+    fit(m, DenoisingObjective(Masking(0.3)), x,
         TrainConfig(epochs=epochs, batch_size=20, momentum=0.5, seed=4, verbose=0, keep_checkpoints=keep),
         run_dir=run_dir, resume=resume)
     return m
@@ -108,9 +108,22 @@ def test_divergence_names_epoch_and_step_and_keeps_the_last_good_checkpoint(tmp_
             return loss * float("inf") if self.calls == 2 * 10 + 7 else loss
 
     with pytest.raises(NonFiniteLossError) as e:
-        fit(m, ExplodesAtStep(), x, None, TrainConfig(epochs=5, batch_size=20, verbose=0), run_dir=tmp_path)
+        fit(m, ExplodesAtStep(), x, TrainConfig(epochs=5, batch_size=20, verbose=0), run_dir=tmp_path)
     message = str(e.value)
     assert "\n" not in message and "epoch 3, step 7/10" in message and "train-0002" in message
     kept = load_file(str(tmp_path / "checkpoints" / "train-0002" / "model.safetensors"))
     assert torch.equal(m.W.detach(), kept["W"])
     assert [p.name for p in checkpoints_of(tmp_path / "checkpoints", "train")][0] == "train-0002"
+
+
+def test_viz_and_sample_on_a_run_with_a_corrupt_model_name_the_file(tmp_path, capsys):
+    from daekit.cli import main
+
+    m, _ = problem()
+    save_model(tmp_path / "run" / "model", m)
+    truncate(tmp_path / "run" / "model" / "model.safetensors")
+    assert main(["viz", "filters", str(tmp_path / "run"), "--out", str(tmp_path / "f.png")]) == 2
+    assert main(["sample", str(tmp_path / "run"), "--n", "2", "--out", str(tmp_path / "s.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("model.safetensors" in line and "corrupt" in line for line in err)
+    assert not (tmp_path / "f.png").exists() and not (tmp_path / "s.png").exists()

@@ -5,6 +5,7 @@ Corrupt (:mod:`daekit.corruption`), reconstruct (:mod:`daekit.models`,
 scikit-learn estimators (:class:`DenoisingAutoencoder`).
 """
 
+from .datasets.split import Split
 from .corruption import Compose, Gaussian, Identity, Masking, SaltPepper, make_corruption
 from .estimators import DenoisingAutoencoder, StackedDenoisingAutoencoderClassifier
 from .models.dae import DAE, DAEConfig
@@ -12,11 +13,13 @@ from .models.registry import load_model, save_model
 from .objectives.denoising import DenoisingObjective
 from .training.config import History, NonFiniteLossError, TrainConfig
 from .training.loop import fit
+from .runs.folder import RunFolder
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Compose", "Gaussian", "Identity", "Masking", "SaltPepper", "make_corruption",
     "DAE", "DAEConfig", "save_model", "load_model", "DenoisingAutoencoder", "StackedDenoisingAutoencoderClassifier", "DenoisingObjective", "History", "NonFiniteLossError", "TrainConfig", "fit",
+    "Split", "RunFolder",
     "__version__",
 ]

@@ -8,18 +8,13 @@ from pathlib import Path
 
 from ._args import int_list, non_negative_int, positive_float, positive_int
 
-#: Flags that are not fields of ScoreRunConfig.
-_NOT_CONFIG = ("out", "quiet", "overwrite", "resume")
-
-
 def config_from_args(args: argparse.Namespace):
     """The :class:`~daekit.runs.score.ScoreRunConfig` the flags describe."""
     from dataclasses import fields
 
     from ..runs.score import ScoreRunConfig
 
-    values = {f.name: getattr(args, f.name) for f in fields(ScoreRunConfig) if hasattr(args, f.name)}
-    return ScoreRunConfig(**{**values, "verbose": 0 if args.quiet else 1})
+    return ScoreRunConfig(**{f.name: getattr(args, f.name) for f in fields(ScoreRunConfig)})
 
 
 def train_score_run(args: argparse.Namespace):
@@ -32,7 +27,7 @@ def train_score_run(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """``daekit score train``: returns the exit code."""
     result = train_score_run(args)
-    if not args.quiet:
+    if args.verbose:
         print(f"{result['data']}, sigma={result['sigma']:g}, {result['objective']}: relative Fisher divergence "
               f"{result['relative_fisher_divergence']:.4g} (train {result['train_seconds']:.1f} s)")
         out = Path(args.out)
@@ -64,7 +59,8 @@ def add_parser(subparsers) -> None:
     t.add_argument("--epochs", type=positive_int, default=d.epochs, help="passes over --n-train samples (default %(default)s)")
     t.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
     t.add_argument("--seed", type=non_negative_int, default=d.seed)
-    t.add_argument("--quiet", action="store_true", help="no progress output")
+    t.add_argument("--verbose", type=int, default=d.verbose, help="0: no progress output, 1: progress bars")
+    t.add_argument("--quiet", dest="verbose", action="store_const", const=0, help="no progress output (--verbose 0)")
     t.add_argument("--n-train", type=positive_int, default=d.n_train, help="training samples (default %(default)s)")
     t.add_argument("--n-eval", type=positive_int, default=d.n_eval, help="fresh samples of q_σ for the metric")
     t.add_argument("--batch-size", type=positive_int, default=d.batch_size)

@@ -2,6 +2,7 @@
 
 from daekit.datasets.digits import load_digits, load_digits_split
 from daekit.datasets.sources import DataSplit, load_dataset
+from daekit.datasets.split import Split, hold_out, holdout_size
 from daekit.datasets.variants import VariantData, list_variants, load_variant
 from daekit.datasets.mnist import (
     MIRRORS,
@@ -21,6 +22,9 @@ __all__ = [
     "DatasetError",
     "DatasetNotFoundError",
     "DataSplit",
+    "Split",
+    "hold_out",
+    "holdout_size",
     "load_dataset",
     "data_home",
     "load_digits",

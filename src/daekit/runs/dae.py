@@ -22,6 +22,7 @@ from ..models.registry import save_model
 from ..corruption import make_corruption
 from ..training.batching import OutOfCoreArray
 from ..datasets.sources import load_dataset
+from ..datasets.split import Split, hold_out
 from ..models.dae import DAE
 from ..training.distributed import init_from_env, rank_device
 from ..objectives.denoising import DenoisingObjective
@@ -124,13 +125,9 @@ def _train_dae_run(config: DAERunConfig, split, run: RunFolder, resume: bool, ov
         reconstruction = "bernoulli" if lo >= 0 and hi <= 1 else "gaussian"
     else:
         reconstruction = config.reconstruction
-    n_valid = min(config.valid_size, len(x) // 5)
-    if n_valid == 0:
-        x_train, x_valid = x, None
-    elif isinstance(x, OutOfCoreArray):
-        x_train, x_valid = x.rows(0, len(x) - n_valid), x.read_rows(len(x) - n_valid, len(x)).astype(np.float32)
-    else:
-        x_train, x_valid = x[:-n_valid], x[-n_valid:]
+    data = hold_out(Split(split.name, x), config.valid_size, max_fraction=0.2)  # at most a fifth
+    x_train, x_valid = data.x_train, data.x_valid
+    n_valid = 0 if x_valid is None else len(x_valid)
     resolved = {**asdict(config), "data_used": split.name, "reconstruction": reconstruction,
                 "n_train": len(x_train), "n_valid": n_valid}
     resolved["world_size"] = ctx.world_size
@@ -148,8 +145,8 @@ def _train_dae_run(config: DAERunConfig, split, run: RunFolder, resume: bool, ov
                                keep_checkpoints=config.keep_checkpoints)
     t_train = time.perf_counter()
     try:
-        history = fit(model, DenoisingObjective(corruption), x_train, x_valid, train_config,
-                      run=run if ctx.is_main else None, phase="train", resume=resume, distributed=ctx)
+        history = fit(model, DenoisingObjective(corruption), data, train_config,
+                      run=run, phase="train", resume=resume, distributed=ctx)
     except NonFiniteLossError:
         if ctx.is_main:  # the model holds the last good checkpoint's weights: it is the run's model
             save_model(run.model_path, model.eval(), data=split.name)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..datasets.split import Split
 from ..models.dae import DAE
 from ..models.stacked import StackedNetwork
 from ..objectives.classification import ClassificationObjective
@@ -81,7 +82,7 @@ def pretrain_layers(
         dae = DAE(h.shape[1], n_hidden, tied_weights=config.tied_weights, reconstruction=reconstruction,
                   generator=make_generator(config.seed + _INIT_SEED + k + 1))
         objective = DenoisingObjective(config.layer_corruption(k))
-        history = fit(dae, objective, h, None, config.pretrain_config(k), run=run, run_dir=run_dir, phase=phase,
+        history = fit(dae, objective, h, config.pretrain_config(k), run=run, run_dir=run_dir, phase=phase,
                       resume=resume, callbacks=callbacks, distributed=distributed)
         daes.append(dae)
         histories.append(history)
@@ -105,7 +106,8 @@ def finetune(
 ) -> History:
     """Supervised fine-tuning of the whole stack on the cross-entropy (phase ``"finetune"``), with
     early stopping on the classification error of ``valid``; the best parameters are kept."""
-    return fit(network, ClassificationObjective(), train, valid, config.finetune_config(valid is not None),
+    data = Split("finetune", *train, *(valid if valid is not None else (None, None)))
+    return fit(network, ClassificationObjective(), data, config.finetune_config(valid is not None),
                run=run, run_dir=run_dir, phase="finetune", resume=resume,
                valid_metric=classification_metrics if valid is not None else None, callbacks=callbacks,
                distributed=distributed)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 from torch import nn
 
+from ..datasets.split import Split, hold_out
 from ..runs.folder import RunFolder
 from ..training.distributed import init_from_env
 from ..utils.runtime import peak_rss_mb, resolve_device
@@ -21,20 +21,11 @@ from .config import StackedConfig
 from .pipeline import train_stacked
 
 
-@dataclass
-class DataSplits:
-    """Labelled training, validation and (optional) test arrays of one experiment."""
-
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_valid: np.ndarray | None
-    y_valid: np.ndarray | None
-    x_test: np.ndarray | None
-    y_test: np.ndarray | None
+#: Labelled training, validation and (optional) test arrays of one experiment.
+DataSplits = Split
 
 
-def load_splits(data: str, train_size: int | None = None, valid_size: int | None = None) -> DataSplits:
+def load_splits(data: str, train_size: int | None = None, valid_size: int | None = None) -> Split:
     """The train / validation / test split of a data name (see :func:`daekit.datasets.sources.load_dataset`).
 
     The validation set is the *last* ``valid_size`` examples of the training file (default: MNIST's
@@ -57,11 +48,8 @@ def load_splits(data: str, train_size: int | None = None, valid_size: int | None
                 y_valid = np.asarray(z["y_valid"])
     if x_valid is None:
         n_valid = valid_size if valid_size is not None else (10_000 if split.name == "mnist" else len(x) // 6)
-        check_positive_int(n_valid, "valid_size", allow_zero=True)
-        if n_valid >= len(x):
-            raise ValueError(f"valid_size={n_valid} leaves no training examples out of {len(x)}")
-        if n_valid > 0:
-            x, y, x_valid, y_valid = x[:-n_valid], y[:-n_valid], x[-n_valid:], y[-n_valid:]
+        held = hold_out(Split(split.name, x, y), n_valid)
+        x, y, x_valid, y_valid = held.x_train, held.y_train, held.x_valid, held.y_valid
     if train_size is not None:
         check_positive_int(train_size, "train_size")
         if train_size > len(x):
@@ -71,12 +59,12 @@ def load_splits(data: str, train_size: int | None = None, valid_size: int | None
     if split.x_test is not None and split.y_test is not None:
         x_test = np.asarray(split.x_test, dtype=np.float32).reshape(len(split.x_test), -1)
         y_test = np.asarray(split.y_test)
-    return DataSplits(split.name, x, y, x_valid, y_valid, x_test, y_test)
+    return Split(split.name, x, y, x_valid, y_valid, x_test, y_test, note=split.note)
 
 
 def run_stacked(
     config: StackedConfig,
-    data: str | DataSplits,
+    data: str | Split,
     out: str | os.PathLike,
     *,
     train_size: int | None = None,
@@ -97,7 +85,7 @@ def run_stacked(
     t_start = time.perf_counter()
     out = Path(out)
     ctx = init_from_env(resolve_device(config.device))  # under torchrun: all ranks train, rank 0 writes
-    splits = data if isinstance(data, DataSplits) else load_splits(data, train_size, valid_size)
+    splits = data if isinstance(data, Split) else load_splits(data, train_size, valid_size)
     classes = np.unique(splits.y_train)
     if not np.issubdtype(classes.dtype, np.integer) or classes.min() < 0:
         raise ValueError(f"labels of {splits.name} must be integers >= 0")
@@ -118,13 +106,13 @@ def run_stacked(
         return _train_and_report(config, splits, resolved, run, resume, callbacks, ctx, n_classes, t_start)
 
 
-def _train_and_report(config: StackedConfig, splits: DataSplits, resolved: dict[str, Any], run: RunFolder,
+def _train_and_report(config: StackedConfig, splits: Split, resolved: dict[str, Any], run: RunFolder,
                       resume: bool, callbacks, ctx, n_classes: int, t_start: float) -> dict[str, Any]:
     from ..metrics import classification_error
     from ..models.registry import save_model
 
     result = train_stacked(splits.x_train, splits.y_train, splits.x_valid, splits.y_valid, config,
-                           n_classes=n_classes, run=run if ctx.is_main else None, resume=resume, callbacks=callbacks,
+                           n_classes=n_classes, run=run, resume=resume, callbacks=callbacks,
                            distributed=ctx)
     if not ctx.is_main:
         return {"rank": ctx.rank}

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ..datasets.split import Split
 from ..numerics.precision import bfloat16_is_native, compute_dtype
 from ..objectives.protocol import FusedSGDObjective, GradEvaluatedObjective, Objective, ShardableObjective
 from ..utils.runtime import make_generator, resolve_device
@@ -73,11 +74,11 @@ def _clone_state(model: nn.Module) -> dict[str, Tensor]:
 def fit(
     model: nn.Module,
     objective: Objective,
-    train: Any,
-    valid: Any = None,
+    data: Any,
     config: TrainConfig | None = None,
-    *,
     run: RunFolder | None = None,
+    *,
+    valid: Any = None,
     run_dir: str | os.PathLike | None = None,
     phase: str = "train",
     resume: bool = False,
@@ -91,7 +92,10 @@ def fit(
     ----------
     model : nn.Module, moved to ``config.device``.
     objective : callable (model, batch, generator) -> scalar loss.
-    train, valid : an array/tensor or a tuple of them (e.g. ``(x, y)``), indexed together.
+    data : a :class:`~daekit.datasets.split.Split` (training on its :meth:`~Split.train_arrays`,
+        validation on its :meth:`~Split.valid_arrays`), or the training arrays alone: an
+        array/tensor or a tuple of them (e.g. ``(x, y)``), indexed together.
+    valid : validation arrays when ``data`` is not a Split (same form as the training arrays).
     config : :class:`TrainConfig`.
     run : a :class:`~daekit.runs.folder.RunFolder`; when given, a checkpoint is written atomically
         after every epoch to ``checkpoints/{phase}-{epoch}`` (the newest ``config.keep_checkpoints``
@@ -122,6 +126,12 @@ def fit(
     config = config or TrainConfig()
     if run is not None and run_dir is not None:
         raise TypeError("fit: give run or run_dir, not both")
+    if isinstance(data, Split):
+        if valid is not None:
+            raise TypeError("fit: data is a Split; its x_valid is the validation set, do not pass valid")
+        train, valid = data.train_arrays(), data.valid_arrays()
+    else:
+        train = data
     if resume and run is None and run_dir is None:
         raise ValueError("resume=True needs run (or run_dir)")
     device = resolve_device(config.device)
