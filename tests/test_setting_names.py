@@ -83,3 +83,27 @@ def test_estimator_parameters_map_onto_config_fields(estimator, module, config_c
     # a parameter named like a config field is that field
     for name in params & field_names:
         assert table.get(name) == name, name
+
+
+def test_sda_flags_named_after_stacked_config_fields_set_those_fields(tmp_path):
+    from daekit.cli import sda_cmd
+
+    parser = subparser("sda")
+    options = {s for a in parser._actions for s in a.option_strings}
+    for field in ("hidden_layer_sizes", "noise_levels", "corruption", "reconstruction", "pretrain_epochs",
+                  "pretrain_learning_rate", "finetune_epochs", "finetune_learning_rate", "batch_size", "optimizer",
+                  "patience", "seed", "device", "precision"):
+        assert "--" + field.replace("_", "-") in options, field
+    for field in ("tied_weights", "pretrain", "early_stopping"):  # booleans that default to true
+        assert "--no-" + field.replace("_", "-") in options, field
+    args = parser.parse_args(["--out", "x", "--hidden-layer-sizes", "7,8", "--noise-levels", "0.1,0.2",
+                              "--pretrain-learning-rate", "0.3", "--finetune-learning-rate", "0.4", "--no-tied-weights"])
+    config = sda_cmd.stacked_config(sda_cmd.resolve_settings(args))
+    assert config.hidden_layer_sizes == (7, 8) and config.noise_levels == (0.1, 0.2)
+    assert config.pretrain_learning_rate == 0.3 and config.finetune_learning_rate == 0.4 and not config.tied_weights
+    toml = tmp_path / "sda.toml"
+    toml.write_text("hidden-layer-sizes = [5, 6]\nnoise_levels = 0.1\npretrain_learning_rate = 0.2\n")
+    args = parser.parse_args(["--out", "x", "--config", str(toml)])
+    config = sda_cmd.stacked_config(sda_cmd.resolve_settings(args))
+    assert config.hidden_layer_sizes == (5, 6) and config.noise_levels == (0.1, 0.1)
+    assert config.pretrain_learning_rate == 0.2
