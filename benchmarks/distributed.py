@@ -36,7 +36,7 @@ def worker(args: argparse.Namespace) -> None:
     except Exception:
         x = torch.rand(args.examples, 784, generator=torch.Generator().manual_seed(0))
     model = DAE(784, 500, generator=torch.Generator().manual_seed(0))
-    history = fit(model, DenoisingObjective(Masking(0.25)), x, None,
+    history = fit(model, DenoisingObjective(Masking(0.25)), x,
                   TrainConfig(epochs=2, batch_size=args.batch, lr=0.05, seed=0, verbose=0))
     if int(os.environ.get("RANK", "0")) == 0:
         Path(args.report).write_text(json.dumps({"seconds": history.records[-1]["seconds"],

@@ -58,7 +58,7 @@ def worker(mode: str, path: str, threads: int) -> None:
     data = np.load(path) if mode == "memory" else OutOfCoreArray(path)
     model = DAE(784, 500, generator=torch.Generator().manual_seed(0))
     t0 = time.perf_counter()
-    history = fit(model, DenoisingObjective(Masking(0.25)), data, None,
+    history = fit(model, DenoisingObjective(Masking(0.25)), data,
                   TrainConfig(epochs=1, batch_size=128, lr=0.05, seed=0, verbose=0))
     seconds = time.perf_counter() - t0
     print(json.dumps({"examples_per_s": len(data) / history.records[0]["seconds"], "seconds": seconds,

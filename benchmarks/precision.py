@@ -43,7 +43,7 @@ def seconds_per_step(kind: str, x: torch.Tensor, y: torch.Tensor, batch: int, st
         model, objective, data = DAE(784, 1000, generator=g), DenoisingObjective(Masking(0.25)), x
     else:
         model, objective, data = StackedNetwork(784, [1000] * 3, 10, generator=g), ClassificationObjective(), (x, y)
-    history = fit(model, objective, data, None,
+    history = fit(model, objective, data,
                   TrainConfig(epochs=2, batch_size=batch, lr=0.01, seed=0, verbose=0, precision=precision))
     return history.records[-1]["seconds"] / steps
 

@@ -163,7 +163,7 @@ def toy_part(s: dict, seed: int, out_root: Path) -> list[dict]:
     # a ScoreNet trained by DSM at σ = 0.1 (output scale 1/σ, Song & Ermon 2020 §3.4)
     dsm_sigma = 0.1
     net = ScoreNet(2, hidden=(128, 128), output_scale=1 / dsm_sigma, generator=gen(seed))
-    hist, t_train = timed(lambda: fit(net, ScoreObjective("dsm", dsm_sigma), train, None,
+    hist, t_train = timed(lambda: fit(net, ScoreObjective("dsm", dsm_sigma), train,
                                       TrainConfig(epochs=s["toy_epochs"], batch_size=256, lr=1e-3, optimizer="adam",
                                                   seed=seed, verbose=0)))
     step = 0.1 * dsm_sigma**2
@@ -179,7 +179,7 @@ def toy_part(s: dict, seed: int, out_root: Path) -> list[dict]:
     dae_sigma = 0.25
     dae = DAE(2, 64, tied_weights=False, reconstruction="gaussian", generator=gen(seed))
     corruption = make_corruption(f"gaussian:{dae_sigma}")
-    _, t_train = timed(lambda: fit(dae, DenoisingObjective(corruption), train, None,
+    _, t_train = timed(lambda: fit(dae, DenoisingObjective(corruption), train,
                                    TrainConfig(epochs=5 * s["toy_epochs"], batch_size=256, lr=1e-2, optimizer="adam",
                                                seed=seed, verbose=0)))
     out, t = timed(lambda: dae_chain(dae, corruption, x0.float(), 200, sample=False, generator=gen(seed + 4)))
@@ -248,7 +248,7 @@ def mnist_part(s: dict, seed: int, out_root: Path, images: bool, models=MNIST_MO
             continue
         model = DAE(784, DAE_HIDDEN, tied_weights=False, generator=gen(seed))
         objective = DenoisingObjective(corruption) if k == 1 else WalkbackObjective(corruption, k)
-        _, t_train = timed(lambda: fit(model, objective, train, None,
+        _, t_train = timed(lambda: fit(model, objective, train,
                                        TrainConfig(epochs=s["dae_epochs"], batch_size=100, lr=1e-3, optimizer="adam",
                                                    seed=seed, verbose=0)))
         model.eval()
@@ -276,7 +276,7 @@ def mnist_part(s: dict, seed: int, out_root: Path, images: bool, models=MNIST_MO
             save_grid(chain_grid, IMAGES / "samples_chain.png")
         return rows
     ncsn = NoiseConditionalScoreNet(784, hidden=NCSN_HIDDEN, activation=NCSN_ACTIVATION, generator=gen(seed))
-    _, t_train = timed(lambda: fit(ncsn, ScoreObjective("annealed", sigmas=NCSN_SIGMAS), train, None,
+    _, t_train = timed(lambda: fit(ncsn, ScoreObjective("annealed", sigmas=NCSN_SIGMAS), train,
                                    TrainConfig(epochs=s["ncsn_epochs"], batch_size=128, lr=1e-3, optimizer="adam",
                                                seed=seed, verbose=0)))
     ncsn.eval()

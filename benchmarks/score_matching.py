@@ -47,8 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
+from daekit.training.schedules import fit_in_phases  # noqa: E402
 from daekit.utils.atomic import atomic_write_bytes  # noqa: E402
-from daekit.cli.score_cmd import fit_in_phases  # noqa: E402
 from daekit.datasets.toy import make_toy  # noqa: E402
 from daekit.models.dae import DAE  # noqa: E402
 from daekit.models.score_networks import NoiseConditionalScoreNet, ScoreNet  # noqa: E402

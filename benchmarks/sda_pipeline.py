@@ -128,7 +128,7 @@ def run_single_layers(args) -> dict:
     for k, n_out in enumerate(LAYERS):
         dae = DAE(inp.shape[1], n_out, generator=torch.Generator().manual_seed(k))
         t0 = time.perf_counter()
-        fit(dae, DenoisingObjective(Masking(NOISE[k])), inp, None,
+        fit(dae, DenoisingObjective(Masking(NOISE[k])), inp,
             TrainConfig(epochs=args.pretrain_epochs, batch_size=20, lr=0.05, seed=k, verbose=0))
         seconds.append(time.perf_counter() - t0)
         with torch.no_grad():

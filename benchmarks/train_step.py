@@ -57,7 +57,7 @@ def daekit_seconds_per_step(data: torch.Tensor, batch: int, n_hidden: int, steps
     """``daekit.fit`` for one epoch of ``steps`` batches (after a warm-up epoch), per step."""
     x = data[: steps * batch]
     model = DAE(x.shape[1], n_hidden, generator=torch.Generator().manual_seed(0))
-    history = fit(model, DenoisingObjective(Masking(0.25)), x, None,
+    history = fit(model, DenoisingObjective(Masking(0.25)), x,
                   TrainConfig(epochs=2, batch_size=batch, lr=0.01, seed=0, verbose=0))
     return history.records[-1]["seconds"] / steps
 

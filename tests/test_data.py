@@ -41,7 +41,7 @@ def test_fit_from_memmap_trains_and_is_reproducible(npy_file):
     weights = []
     for source in (np.load(path, mmap_mode="r"), OutOfCoreArray(path)):
         m = DAE(12, 5, generator=torch.Generator().manual_seed(0))
-        h = fit(m, DenoisingObjective(Masking(0.2)), source, x[:100], TrainConfig(epochs=3, batch_size=20, verbose=0))
+        h = fit(m, DenoisingObjective(Masking(0.2)), source, TrainConfig(epochs=3, batch_size=20, verbose=0), valid=x[:100])
         assert h.train_loss[-1] < h.train_loss[0]
         weights.append(m.W.detach().clone())
     assert torch.equal(weights[0], weights[1])

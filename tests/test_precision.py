@@ -132,7 +132,7 @@ def _train(precision, optimizer, fused=True):
     m = DAE(30, 16, generator=torch.Generator().manual_seed(6))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # no native bfloat16 on this CPU: emulated
-        history = fit(m, DenoisingObjective(Masking(0.2)), x, None,
+        history = fit(m, DenoisingObjective(Masking(0.2)), x,
                       TrainConfig(epochs=4, batch_size=40, lr=0.3 if optimizer == "sgd" else 1e-2,
                                   optimizer=optimizer, seed=7, verbose=0, fused=fused, precision=precision))
     return m, history.train_loss
@@ -152,12 +152,12 @@ def test_fit_in_bfloat16_trains_like_float32(optimizer, fused):
 def test_fit_warns_where_bfloat16_is_emulated(monkeypatch):
     monkeypatch.setattr("daekit.training.loop.bfloat16_is_native", lambda device: False)
     with pytest.warns(RuntimeWarning, match="emulated"):
-        fit(DAE(8, 4), DenoisingObjective(Masking(0.2)), torch.rand(20, 8), None,
+        fit(DAE(8, 4), DenoisingObjective(Masking(0.2)), torch.rand(20, 8),
             TrainConfig(epochs=1, batch_size=10, verbose=0, precision="bfloat16"))
     monkeypatch.setattr("daekit.training.loop.bfloat16_is_native", lambda device: True)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        fit(DAE(8, 4), DenoisingObjective(Masking(0.2)), torch.rand(20, 8), None,
+        fit(DAE(8, 4), DenoisingObjective(Masking(0.2)), torch.rand(20, 8),
             TrainConfig(epochs=1, batch_size=10, verbose=0, precision="bfloat16"))
 
 

@@ -253,14 +253,14 @@ def test_walkback_k1_training_equals_denoising_training_and_k3_trains():
     x = (torch.rand(60, 12, generator=gen(0)) > 0.6).float().numpy()
     cfg = TrainConfig(epochs=3, batch_size=10, lr=0.1, verbose=0, seed=5)
     a, b = small_dae(12, 6), small_dae(12, 6)
-    fit(a, WalkbackObjective(Masking(0.25), k=1), x, None, cfg)
-    fit(b, DenoisingObjective(Masking(0.25)), x, None, cfg)
+    fit(a, WalkbackObjective(Masking(0.25), k=1), x, cfg)
+    fit(b, DenoisingObjective(Masking(0.25)), x, cfg)
     # same draws, same steps; fit may run DenoisingObjective through the DAE's hand-written (fused)
     # SGD step, whose float rounding differs from autograd's in the last bits
     for pa, pb in zip(a.parameters(), b.parameters()):
         assert torch.allclose(pa, pb, rtol=0, atol=1e-5)
     c = small_dae(12, 6)
-    hist = fit(c, WalkbackObjective(Masking(0.25), k=3), x, None, TrainConfig(epochs=5, batch_size=10, lr=0.1,
+    hist = fit(c, WalkbackObjective(Masking(0.25), k=3), x, TrainConfig(epochs=5, batch_size=10, lr=0.1,
                                                                               verbose=0, seed=5))
     assert hist.train_loss[-1] < hist.train_loss[0]
 

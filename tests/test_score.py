@@ -580,7 +580,7 @@ def test_cli_score_train_rejects_bad_arguments_without_writing(tmp_path, capsys)
         parser.parse_args(["score", "train", "--out", str(tmp_path / "a"), "--data", "nope"])
     args = parser.parse_args(["score", "train", "--out", str(tmp_path / "b"), "--objective", "annealed",
                               "--sigma", "2.0", "--sigma-max", "1.0"])
-    with pytest.raises(ValueError, match="sigma-max"):
+    with pytest.raises(ValueError, match="sigma_max"):
         args.func(args)
     assert not os.path.exists(tmp_path / "a") and not os.path.exists(tmp_path / "b")
 

@@ -66,9 +66,9 @@ def test_layer_k_is_trained_on_the_clean_encodings_of_the_layers_below(monkeypat
     seen = {}
     real_fit = pipeline.fit
 
-    def spy(model, objective, train, valid=None, config=None, **kw):
-        seen[kw["phase"]] = (train.clone(), objective.corruption, valid)
-        return real_fit(model, objective, train, valid, config, **kw)
+    def spy(model, objective, data, config=None, **kw):
+        seen[kw["phase"]] = (data.clone(), objective.corruption, kw.get("valid"))
+        return real_fit(model, objective, data, config, **kw)
 
     monkeypatch.setattr(pipeline, "fit", spy)
     config = small_config(hidden_layer_sizes=(24, 12, 6), noise_levels=(0.1, 0.2, 0.3))
@@ -192,9 +192,9 @@ def test_fused_and_autograd_finetuning_give_the_same_history(digits):
     runs = []
     for fused in (True, False):
         net = StackedNetwork(64, [20, 10], 10, generator=torch.Generator().manual_seed(0))
-        h = fit(net, ClassificationObjective(), (x, y), (xv, yv),
+        h = fit(net, ClassificationObjective(), (x, y),
                 TrainConfig(epochs=2, batch_size=16, lr=0.2, seed=1, verbose=0, fused=fused),
-                valid_metric=classification_metrics)
+                valid_metric=classification_metrics, valid=(xv, yv))
         runs.append((h.train_loss, h.valid_loss, h.valid_score))
     assert runs[0][2] == runs[1][2]
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)

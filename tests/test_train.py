@@ -60,7 +60,7 @@ def test_same_seed_same_weights_and_loss_decreases():
     results = []
     for _ in range(2):
         m, x = small_problem()
-        h = fit(m, DenoisingObjective(Masking(0.2)), x, None, TrainConfig(epochs=3, batch_size=10, seed=3, verbose=0))
+        h = fit(m, DenoisingObjective(Masking(0.2)), x, TrainConfig(epochs=3, batch_size=10, seed=3, verbose=0))
         results.append(m.W.detach().clone())
     assert torch.equal(results[0], results[1])
     assert h.train_loss[-1] < h.train_loss[0]
@@ -78,7 +78,7 @@ def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path
             return loss * float("nan") if self.calls > 2 * 40 else loss
 
     with pytest.raises(NonFiniteLossError, match=r"epoch 3.*train-0002"):
-        fit(m, ExplodesInEpoch3(), x, None, TrainConfig(epochs=5, batch_size=10, verbose=0), run_dir=tmp_path)
+        fit(m, ExplodesInEpoch3(), x, TrainConfig(epochs=5, batch_size=10, verbose=0), run_dir=tmp_path)
     ckpt = latest_checkpoint(tmp_path / "checkpoints", "train")
     assert ckpt.name == "train-0002"
     assert all(torch.isfinite(t).all() for t in load_file(str(ckpt / "model.safetensors")).values())
@@ -95,9 +95,9 @@ def test_early_stopping_restores_best_epoch():
     def remember(record, model):
         snapshots[record["epoch"]] = model.W.detach().clone()
 
-    h = fit(m, DenoisingObjective(Masking(0.2)), x[:300], x[300:],
+    h = fit(m, DenoisingObjective(Masking(0.2)), x[:300],
             TrainConfig(epochs=7, batch_size=10, early_stopping=True, patience=3, verbose=0),
-            valid_metric=metric, callbacks=[remember])
+            valid_metric=metric, callbacks=[remember], valid=x[300:])
     assert h.best_epoch == 2 and h.stopped_early and len(h.records) == 5
     assert torch.equal(m.W.detach(), snapshots[2])
 
@@ -105,9 +105,9 @@ def test_early_stopping_restores_best_epoch():
 def test_resume_of_a_finished_phase_returns_immediately(tmp_path):
     m, x = small_problem()
     cfg = TrainConfig(epochs=2, batch_size=50, verbose=0)
-    fit(m, DenoisingObjective(Masking(0.2)), x, None, cfg, run_dir=tmp_path)
+    fit(m, DenoisingObjective(Masking(0.2)), x, cfg, run_dir=tmp_path)
     m2, _ = small_problem(seed=5)
-    h = fit(m2, DenoisingObjective(Masking(0.2)), x, None, cfg, run_dir=tmp_path, resume=True)
+    h = fit(m2, DenoisingObjective(Masking(0.2)), x, cfg, run_dir=tmp_path, resume=True)
     assert len(h.records) == 2
     assert torch.equal(m.W.detach(), m2.W.detach())
 
@@ -123,7 +123,7 @@ def test_bad_train_config(kw, name):
 def test_mismatched_lengths_rejected():
     m, x = small_problem()
     with pytest.raises(ValueError, match="same length"):
-        fit(m, DenoisingObjective(Masking(0.2)), (x, torch.zeros(3)), None, TrainConfig(epochs=1, verbose=0))
+        fit(m, DenoisingObjective(Masking(0.2)), (x, torch.zeros(3)), TrainConfig(epochs=1, verbose=0))
 
 
 def test_fused_and_autograd_training_agree():
@@ -131,7 +131,7 @@ def test_fused_and_autograd_training_agree():
     for fused in (True, False):
         m, x = small_problem()
         m.double()
-        fit(m, DenoisingObjective(Masking(0.2)), x.double(), None,
+        fit(m, DenoisingObjective(Masking(0.2)), x.double(),
             TrainConfig(epochs=2, batch_size=10, seed=3, verbose=0, fused=fused))
         weights.append(m.W.detach().clone())
     torch.testing.assert_close(weights[0], weights[1], rtol=1e-9, atol=1e-9)
@@ -146,6 +146,6 @@ def test_learning_rate_schedules():
     with pytest.raises(ValueError, match="lr_schedule"):
         TrainConfig(lr_schedule="exp")
     m, x = small_problem()
-    h = fit(m, DenoisingObjective(Masking(0.2)), x, None,
+    h = fit(m, DenoisingObjective(Masking(0.2)), x,
             TrainConfig(epochs=3, batch_size=50, lr=0.1, lr_schedule="linear", lr_final_fraction=0.5, verbose=0))
     assert [r["lr"] for r in h.records] == pytest.approx([0.1, 0.075, 0.05])

@@ -6,6 +6,7 @@ scikit-learn estimators (:class:`DenoisingAutoencoder`).
 """
 
 from .corruption import Compose, Gaussian, Identity, Masking, SaltPepper, SwapNoise, make_corruption
+from .datasets.split import Split
 from .estimators import (
     DenoisingAutoencoder,
     DenoisingAutoencoderOutlierDetector,
@@ -17,6 +18,7 @@ from .models.registry import load_model, save_model
 from .objectives.denoising import DenoisingObjective
 from .training.config import History, NonFiniteLossError, TrainConfig
 from .training.loop import fit
+from .runs.folder import RunFolder
 
 __version__ = "0.1.0"
 
@@ -25,6 +27,6 @@ __all__ = [
     "DAE", "DAEConfig", "save_model", "load_model", "DenoisingObjective", "History", "NonFiniteLossError",
     "TrainConfig", "fit",
     "DenoisingAutoencoder", "DenoisingAutoencoderOutlierDetector", "DenoisingImputer",
-    "StackedDenoisingAutoencoderClassifier",
+    "StackedDenoisingAutoencoderClassifier", "Split", "RunFolder",
     "__version__",
 ]

@@ -1,7 +1,8 @@
 """The ``daekit`` command line: thin subcommands that parse, call the library and print.
 
 Each subcommand lives in its own module with ``add_parser(subparsers)``; the parser it adds
-sets ``func`` (args -> exit code). Errors in user input are one line on stderr and exit 2
+sets ``func`` (args -> exit code). Errors in user input, a run folder in use and a diverged
+training (``NonFiniteLossError``, a FloatingPointError) are one line on stderr and exit 2
 (set DAEKIT_DEBUG=1 for the traceback). The library's log records (loggers ``daekit.*``) go to
 stderr at level INFO; ``--quiet``/``-q`` (before the subcommand, or a subcommand's own
 ``--quiet``) shows warnings only, and ``DAEKIT_LOG_LEVEL`` (DEBUG, INFO, WARNING, ERROR) sets the
@@ -82,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with cli_logging(args.log_quiet or bool(getattr(args, "quiet", False))):
             return int(args.func(args) or 0)
-    except (CLIError, ValueError, TypeError, FileNotFoundError) as exc:
+    except (CLIError, ValueError, TypeError, FileNotFoundError, FloatingPointError) as exc:
         if os.environ.get("DAEKIT_DEBUG"):
             raise
         print(f"daekit {args.command}: error: {exc}", file=sys.stderr)

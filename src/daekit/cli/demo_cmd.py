@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     config = DAERunConfig(**{**vars(base), "verbose": 0 if args.quiet else 1, "device": args.device})
     print(f"daekit demo: training a tied denoising autoencoder ({config.hidden} hidden units, {config.corruption}) "
           f"on {data.name} for {config.epochs} epochs")
-    result = train_dae_run(config, args.out)
+    result = train_dae_run(config, args.out, overwrite=True)  # the demo folder is replaced each time
     print_result(args.out, result)
     return 0
 

@@ -1,167 +1,33 @@
-"""``daekit score train``: fit a score network to a toy 2-D density and measure it against the
-exact score.
-
-The network (:class:`~daekit.models.score_networks.ScoreNet`, or a
-:class:`~daekit.models.score_networks.NoiseConditionalScoreNet` for ``--objective annealed``) is trained
-with :func:`daekit.training.loop.fit` on samples of a :mod:`daekit.datasets.toy` density with one of the
-objectives of :mod:`daekit.score`. All of them target the smoothed density q_σ = q * N(0, σ²I):
-DSM directly, ISM and ESM on noisy samples x̃ = x + σε (ESM against the exact ∇ log q_σ), the
-annealed objective over σ-levels from ``--sigma-max`` down to ``--sigma``. The learning rate is
-decayed in three phases (lr for half of the epochs, lr/5 for a quarter, lr/25 for the rest).
-
-Writes into ``--out``: ``config.json`` (the settings, with ``sigma``/``sigmas`` for
-``daekit sample``), ``metrics.jsonl`` (per epoch, from fit), ``checkpoints/``, ``model/``,
-``result.json`` (relative Fisher divergence E‖s − ∇log q_σ‖²/E‖∇log q_σ‖² on fresh samples of q_σ,
-wall time) and ``score_field.png``.
-"""
+"""``daekit score train``: the flags of :class:`daekit.runs.score.ScoreRunConfig` (same names
+with dashes); the run itself is :func:`daekit.runs.score.train_score_run`."""
 
 from __future__ import annotations
 
 import argparse
-import shutil
-import time
 from pathlib import Path
-from typing import Any
 
 from ._args import int_list, non_negative_int, positive_float, positive_int
 
-OBJECTIVES = ("dsm", "ism", "esm", "annealed")
+def config_from_args(args: argparse.Namespace):
+    """The :class:`~daekit.runs.score.ScoreRunConfig` the flags describe."""
+    from dataclasses import fields
+
+    from ..runs.score import ScoreRunConfig
+
+    return ScoreRunConfig(**{f.name: getattr(args, f.name) for f in fields(ScoreRunConfig)})
 
 
-def _phases(epochs: int, lr: float) -> list[tuple[str, int, float]]:
-    """Three learning-rate phases: lr for half of the epochs, lr/5 for a quarter, lr/25 after."""
-    first = max(1, epochs // 2)
-    second = epochs // 4
-    third = epochs - first - second
-    return [(name, e, rate) for name, e, rate in (("train", first, lr), ("decay1", second, lr / 5),
-                                                  ("decay2", third, lr / 25)) if e > 0]
+def train_score_run(args: argparse.Namespace):
+    """The run the flags ask for (:func:`daekit.runs.score.train_score_run`); returns result.json's content."""
+    from ..runs.score import train_score_run as run_score
 
-
-def fit_in_phases(model, objective, x, epochs: int, lr: float, batch_size: int, seed: int = 0,
-                  device: str = "cpu", run_dir=None, verbose: int = 0) -> list[float]:
-    """Adam through :func:`daekit.training.loop.fit` in the three learning-rate phases of :func:`_phases`
-    (a fresh optimizer each phase); returns the per-epoch training losses."""
-    from ..training.config import TrainConfig
-    from ..training.loop import fit
-
-    losses: list[float] = []
-    for i, (phase, n_epochs, rate) in enumerate(_phases(epochs, lr)):
-        config = TrainConfig(epochs=n_epochs, batch_size=batch_size, lr=rate, optimizer="adam", seed=seed + i,
-                             device=device, verbose=verbose)
-        losses += fit(model, objective, (x,), config=config, run_dir=run_dir, phase=phase).train_loss
-    return losses
-
-
-def _extent(density) -> tuple[float, float, float, float]:
-    means = density.means.numpy()
-    spread = float(density.covs.diagonal(dim1=1, dim2=2).max().sqrt())
-    lo = means.min(axis=0) - 3 * spread - 0.75
-    hi = means.max(axis=0) + 3 * spread + 0.75
-    cx, cy = (lo + hi) / 2
-    half = float(max(hi - lo)) / 2
-    return (cx - half, cx + half, cy - half, cy + half)
-
-
-def train_score_run(args: argparse.Namespace) -> dict[str, Any]:
-    """Train as ``args`` say, write everything into ``args.out``; returns result.json's content."""
-    import torch
-
-    from ..models.registry import save_model
-    from ..utils.atomic import write_json
-    from ..datasets.toy import TOY_DENSITIES, make_toy
-    from ..models.score_networks import NoiseConditionalScoreNet, ScoreNet
-    from ..score import (
-        ScoreObjective,
-        fisher_divergence,
-        geometric_sigmas,
-        relative_fisher_divergence,
-    )
-    from ..utils.runtime import resolve_device
-    from ..viz import plot_score_field
-
-    t_start = time.perf_counter()
-    # ---- validate everything before writing anything
-    if args.data not in TOY_DENSITIES:
-        raise ValueError(f"--data must be one of {sorted(TOY_DENSITIES)}, got {args.data!r}")
-    if args.objective not in OBJECTIVES:
-        raise ValueError(f"--objective must be one of {list(OBJECTIVES)}, got {args.objective!r}")
-    if args.objective == "annealed" and args.sigma_max < args.sigma:
-        raise ValueError(f"--sigma-max ({args.sigma_max}) must be >= --sigma ({args.sigma})")
-    if args.seed < 0:
-        raise ValueError(f"--seed must be >= 0, got {args.seed}")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a folder")
-    previous = [name for name in ("metrics.jsonl", "checkpoints", "result.json") if (out / name).exists()]
-    if previous and not args.overwrite:
-        raise ValueError(f"--out {out} already holds a run ({', '.join(previous)}); choose a new folder or pass --overwrite")
-    device = resolve_device(args.device)
-    hidden = tuple(args.hidden)
-    if not hidden:
-        raise ValueError("--hidden must name at least one layer width, e.g. 128,128")
-
-    density = make_toy(args.data)
-    smoothed = density.smoothed(args.sigma)
-    sigmas = (geometric_sigmas(args.sigma_max, args.sigma, args.levels).tolist()
-              if args.objective == "annealed" else None)
-    resolved = {
-        "command": "score train", "data": args.data, "objective": args.objective, "sigma": args.sigma,
-        "sigmas": sigmas, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-        "lr_phases": [[name, e, rate] for name, e, rate in _phases(args.epochs, args.lr)],
-        "n_train": args.n_train, "n_eval": args.n_eval, "hidden": list(hidden), "activation": args.activation,
-        "fourier_features": args.fourier_features, "fourier_scale": args.fourier_scale,
-        "trace": args.trace, "n_probes": args.n_probes, "seed": args.seed, "device": str(device),
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    for name in previous:  # --overwrite: stale checkpoints and metrics would mix with the new run's
-        if (out / name).is_dir():
-            shutil.rmtree(out / name)
-        else:
-            (out / name).unlink()
-    write_json(out / "config.json", resolved)
-
-    x_train = density.sample(args.n_train, torch.Generator().manual_seed(args.seed), dtype=torch.float32)
-    init = torch.Generator().manual_seed(args.seed + 1)
-    if args.objective == "annealed":
-        model = NoiseConditionalScoreNet(2, hidden, args.activation, fourier_features=args.fourier_features,
-                                         fourier_scale=args.fourier_scale, generator=init)
-        objective = ScoreObjective("annealed", sigmas=sigmas)
-    else:
-        model = ScoreNet(2, hidden, args.activation, output_scale=1.0 / args.sigma,
-                         fourier_features=args.fourier_features, fourier_scale=args.fourier_scale, generator=init)
-        objective = ScoreObjective(args.objective, args.sigma, true_score=smoothed.score, trace=args.trace,
-                                   n_probes=args.n_probes)
-
-    t_train = time.perf_counter()
-    losses = fit_in_phases(model, objective, x_train, args.epochs, args.lr, args.batch_size, args.seed,
-                           device=str(device), run_dir=out, verbose=0 if args.quiet else 1)
-    train_seconds = time.perf_counter() - t_train
-    model.eval()
-    model.cpu()
-    save_model(out / "model", model, data=args.data)
-
-    score_fn = model.at(args.sigma) if args.objective == "annealed" else model
-    x_eval = smoothed.sample(args.n_eval, torch.Generator().manual_seed(args.seed + 2), dtype=torch.float32)
-    rel = relative_fisher_divergence(score_fn, smoothed.score, x_eval)
-    fisher = fisher_divergence(score_fn, smoothed.score, x_eval)
-    plot_score_field(score_fn, smoothed.score, smoothed.prob, out / "score_field.png", extent=_extent(density),
-                     title=f"{args.data}, σ = {args.sigma:g}, {args.objective.upper()}: "
-                           f"relative Fisher divergence {rel:.3g}",
-                     labels=("exact ∇ log q_σ", f"learned s_θ ({args.objective})"))
-    result = {
-        "data": args.data, "objective": args.objective, "sigma": args.sigma,
-        "relative_fisher_divergence": rel, "fisher_divergence": fisher, "n_eval": args.n_eval,
-        "epochs": len(losses), "final_train_loss": losses[-1] if losses else None,
-        "train_seconds": train_seconds, "total_seconds": time.perf_counter() - t_start,
-    }
-    write_json(out / "result.json", result)
-    return result
+    return run_score(config_from_args(args), args.out, resume=args.resume, overwrite=args.overwrite)
 
 
 def run(args: argparse.Namespace) -> int:
     """``daekit score train``: returns the exit code."""
     result = train_score_run(args)
-    if not args.quiet:
+    if args.verbose:
         print(f"{result['data']}, sigma={result['sigma']:g}, {result['objective']}: relative Fisher divergence "
               f"{result['relative_fisher_divergence']:.4g} (train {result['train_seconds']:.1f} s)")
         out = Path(args.out)
@@ -175,6 +41,9 @@ def add_parser(subparsers) -> None:
     """Add ``score`` (with the sub-subcommand ``train``) to the ``daekit`` parser."""
     from ..datasets.toy import TOY_DENSITIES
     from ..models.score_networks import SCORE_ACTIVATIONS
+    from ..runs.score import OBJECTIVES, ScoreRunConfig
+
+    d = ScoreRunConfig()
 
     p = subparsers.add_parser("score", help="score matching on toy 2-D densities",
                               description="Score matching (DSM, ISM, ESM, annealed DSM) on toy densities with exact scores.")
@@ -184,26 +53,28 @@ def add_parser(subparsers) -> None:
                        description="Train a score network on samples of a toy density and compare it with the exact "
                                    "smoothed score; writes config.json, metrics.jsonl, model/, result.json and "
                                    "score_field.png to --out.")
-    t.add_argument("--data", default="8gaussians", choices=sorted(TOY_DENSITIES), help="toy density (default %(default)s)")
-    t.add_argument("--objective", default="dsm", choices=OBJECTIVES, help="training objective (default %(default)s)")
-    t.add_argument("--sigma", type=positive_float, default=0.1, help="noise level σ of q_σ (default %(default)s)")
-    t.add_argument("--epochs", type=positive_int, default=50, help="passes over --n-train samples (default %(default)s)")
+    t.add_argument("--data", default=d.data, choices=sorted(TOY_DENSITIES), help="toy density (default %(default)s)")
+    t.add_argument("--objective", default=d.objective, choices=OBJECTIVES, help="training objective (default %(default)s)")
+    t.add_argument("--sigma", type=positive_float, default=d.sigma, help="noise level σ of q_σ (default %(default)s)")
+    t.add_argument("--epochs", type=positive_int, default=d.epochs, help="passes over --n-train samples (default %(default)s)")
     t.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
-    t.add_argument("--seed", type=non_negative_int, default=0)
-    t.add_argument("--quiet", action="store_true", help="no progress output")
-    t.add_argument("--n-train", type=positive_int, default=20000, help="training samples (default %(default)s)")
-    t.add_argument("--n-eval", type=positive_int, default=20000, help="fresh samples of q_σ for the metric")
-    t.add_argument("--batch-size", type=positive_int, default=512)
-    t.add_argument("--lr", type=positive_float, default=3e-3, help="Adam learning rate of the first phase")
-    t.add_argument("--hidden", type=int_list, default=[128, 128], help="hidden widths (default 128,128)")
-    t.add_argument("--activation", default="silu", choices=sorted(SCORE_ACTIVATIONS))
-    t.add_argument("--fourier-features", type=non_negative_int, default=64,
+    t.add_argument("--seed", type=non_negative_int, default=d.seed)
+    t.add_argument("--verbose", type=int, default=d.verbose, help="0: no progress output, 1: progress bars")
+    t.add_argument("--quiet", dest="verbose", action="store_const", const=0, help="no progress output (--verbose 0)")
+    t.add_argument("--n-train", type=positive_int, default=d.n_train, help="training samples (default %(default)s)")
+    t.add_argument("--n-eval", type=positive_int, default=d.n_eval, help="fresh samples of q_σ for the metric")
+    t.add_argument("--batch-size", type=positive_int, default=d.batch_size)
+    t.add_argument("--lr", type=positive_float, default=d.lr, help="Adam learning rate of the first phase")
+    t.add_argument("--hidden", type=int_list, default=list(d.hidden), help="hidden widths (default %s)" % ",".join(map(str, d.hidden)))
+    t.add_argument("--activation", default=d.activation, choices=sorted(SCORE_ACTIVATIONS))
+    t.add_argument("--fourier-features", type=non_negative_int, default=d.fourier_features,
                    help="random Fourier features of x (0: plain MLP; default %(default)s)")
-    t.add_argument("--fourier-scale", type=positive_float, default=1.0)
-    t.add_argument("--trace", default="exact", choices=["exact", "hutchinson"], help="ISM divergence")
-    t.add_argument("--n-probes", type=positive_int, default=1, help="Hutchinson probes per example (ISM)")
-    t.add_argument("--sigma-max", type=positive_float, default=1.0, help="largest σ of --objective annealed")
-    t.add_argument("--levels", type=positive_int, default=10, help="σ-levels of --objective annealed")
-    t.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N")
+    t.add_argument("--fourier-scale", type=positive_float, default=d.fourier_scale)
+    t.add_argument("--trace", default=d.trace, choices=["exact", "hutchinson"], help="ISM divergence")
+    t.add_argument("--n-probes", type=positive_int, default=d.n_probes, help="Hutchinson probes per example (ISM)")
+    t.add_argument("--sigma-max", type=positive_float, default=d.sigma_max, help="largest σ of --objective annealed")
+    t.add_argument("--levels", type=positive_int, default=d.levels, help="σ-levels of --objective annealed")
+    t.add_argument("--device", default=d.device, help="cpu (default), auto, cuda, cuda:N")
     t.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its newest good checkpoints")
     t.set_defaults(func=run)

@@ -51,6 +51,11 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "quiet": (False, "no progress output"),
 }
 _BOOLEAN = {"no_early_stopping", "no_pretrain", "untied", "resume", "quiet"}
+#: The StackedConfig field each setting sets, where the flag's short name differs; the field's own
+#: name is accepted too, as a flag (``--hidden-layer-sizes``, ``--no-tied-weights``) and a TOML key.
+FIELD_NAMES = {"layers": "hidden_layer_sizes", "noise": "noise_levels", "pretrain_lr": "pretrain_learning_rate",
+               "finetune_lr": "finetune_learning_rate", "untied": "no_tied_weights"}
+_BY_FIELD_NAME = {field: key for key, field in FIELD_NAMES.items()}
 
 
 def _flag(key: str) -> str:
@@ -135,6 +140,7 @@ def _read_toml(path: str) -> dict[str, Any]:
     settings = {}
     for key, value in raw.items():
         name = key.replace("-", "_")
+        name = _BY_FIELD_NAME.get(name, name)
         if name not in _SETTINGS:
             raise CLIError(f"--config {path}: unknown key {key!r} (keys are the flag names, e.g. 'pretrain-epochs')")
         settings[name] = _coerce(name, value, f"--config {path}: {key}")
@@ -213,9 +219,10 @@ def add_parser(subparsers) -> None:
         argument_default=argparse.SUPPRESS)
     p.add_argument("--config", metavar="FILE.toml", help="TOML file whose keys are these flags' names")
     for key, (_, help_text) in _SETTINGS.items():
+        flags = [_flag(key)] + ([_flag(FIELD_NAMES[key])] if key in FIELD_NAMES else [])
         if key in _BOOLEAN:
-            p.add_argument(_flag(key), action="store_true", help=help_text)
+            p.add_argument(*flags, dest=key, action="store_true", help=help_text)
         else:
-            p.add_argument(_flag(key), metavar=key.split("_")[-1].upper(), help=help_text)
+            p.add_argument(*flags, dest=key, metavar=key.split("_")[-1].upper(), help=help_text)
     add_nproc_flag(p)
     p.set_defaults(func=run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 
 from ..runs import DAERunConfig, train_dae_run
 from ._args import add_nproc_flag, launch_with_torchrun, positive_float, positive_int, print_result
@@ -18,7 +19,9 @@ def add_training_flags(p: argparse.ArgumentParser, defaults: DAERunConfig) -> No
     p.add_argument("--lr", type=positive_float, default=defaults.lr, help="learning rate")
     p.add_argument("--optimizer", choices=["sgd", "adam"], default=defaults.optimizer)
     p.add_argument("--momentum", type=float, default=defaults.momentum)
-    p.add_argument("--untied", dest="tied", action="store_false", help="give the decoder its own weights")
+    p.add_argument("--tied", action=argparse.BooleanOptionalAction, default=defaults.tied,
+                   help="decoder weights W' = Wᵀ (--no-tied or --untied: its own weights)")
+    p.add_argument("--untied", dest="tied", action="store_false", help=argparse.SUPPRESS)
     p.add_argument("--activation", default=defaults.activation, choices=["sigmoid", "tanh", "relu", "softplus", "linear"])
     p.add_argument("--reconstruction", default=defaults.reconstruction, choices=["auto", "bernoulli", "gaussian"])
     p.add_argument("--valid-size", type=int, default=defaults.valid_size, help="held-out training examples")
@@ -28,19 +31,21 @@ def add_training_flags(p: argparse.ArgumentParser, defaults: DAERunConfig) -> No
     p.add_argument("--device", default=defaults.device, help="auto, cpu, cuda, cuda:N")
     p.add_argument("--precision", default=defaults.precision, choices=["float32", "bfloat16"],
                    help="precision of the training steps' matrix products (bfloat16: float32 weights and updates)")
-    p.add_argument("--no-probe", dest="probe", action="store_false", help="skip the linear-probe evaluation")
+    p.add_argument("--probe", action=argparse.BooleanOptionalAction, default=defaults.probe,
+                   help="linear-probe evaluation of the hidden code (--no-probe: skip it)")
+    p.add_argument("--probe-size", type=positive_int, default=defaults.probe_size,
+                   help="training examples the linear probe is fitted on (default %(default)s)")
+    p.add_argument("--keep-checkpoints", "--keep", dest="keep_checkpoints", type=positive_int,
+                   default=defaults.keep_checkpoints, metavar="N",
+                   help="newest checkpoints kept, so one damaged file never leaves none (default %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--verbose", type=int, default=defaults.verbose, help="0: no progress output, 1: progress bars")
+    p.add_argument("--quiet", dest="verbose", action="store_const", const=0, help="no progress output (--verbose 0)")
 
 
 def config_from_args(args: argparse.Namespace) -> DAERunConfig:
-    return DAERunConfig(data=args.data, hidden=args.hidden, corruption=args.corruption, epochs=args.epochs,
-                        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, momentum=args.momentum,
-                        tied=args.tied, activation=args.activation, reconstruction=args.reconstruction,
-                        valid_size=args.valid_size, early_stopping=args.early_stopping, seed=args.seed,
-                        device=args.device,
-                        precision=args.precision, probe=args.probe,
-                        verbose=0 if args.quiet else 1)
+    """The :class:`DAERunConfig` of the parsed flags (each field's flag has its name)."""
+    return DAERunConfig(**{f.name: getattr(args, f.name) for f in fields(DAERunConfig)})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -48,8 +48,8 @@ def run_score_field(args: argparse.Namespace) -> int:
 
     from ..models.registry import load_model
     from ..datasets.toy import make_toy
+    from ..runs.score import toy_extent as _extent
     from ..viz import plot_score_field
-    from .score_cmd import _extent
 
     run = Path(args.run)
     config_file = run / "config.json"

@@ -10,6 +10,7 @@ from daekit.datasets.mnist import (
     load_mnist,
 )
 from daekit.datasets.sources import DataSplit, load_dataset
+from daekit.datasets.split import Split, hold_out, holdout_size
 from daekit.datasets.variants import VariantData, list_variants, load_variant
 
 __all__ = [
@@ -19,6 +20,9 @@ __all__ = [
     "DatasetError",
     "DatasetNotFoundError",
     "DataSplit",
+    "Split",
+    "hold_out",
+    "holdout_size",
     "load_dataset",
     "data_home",
     "load_digits",

@@ -4,7 +4,6 @@ to train/test arrays."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,30 +11,27 @@ import numpy as np
 from .digits import load_digits_split
 from .idx import DatasetError, DatasetNotFoundError
 from .mnist import load_mnist
+from .split import Split
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DataSplit", "load_dataset"]
+__all__ = ["DataSplit", "Split", "load_dataset"]
 
 
-@dataclass
-class DataSplit:
-    """Training and test arrays; labels are None for unlabelled data."""
-
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray | None
-    x_test: np.ndarray | None
-    y_test: np.ndarray | None
-    note: str = ""
+#: The type :func:`load_dataset` returns (train and test arrays; no validation set yet).
+DataSplit = Split
 
 
-def _from_file(path: Path) -> DataSplit:
+def _train_test(name: str, x_train, y_train, x_test, y_test, note: str = "") -> Split:
+    return Split(name, x_train, y_train, x_test=x_test, y_test=y_test, note=note)
+
+
+def _from_file(path: Path) -> Split:
     if not path.is_file():
         raise FileNotFoundError(f"data file {path} does not exist")
     if path.suffix == ".npy":
         x = np.load(path, mmap_mode="r")
-        return DataSplit(path.name, _check_matrix(x, path), None, None, None)
+        return Split(path.name, _check_matrix(x, path))
     if path.suffix == ".npz":
         with np.load(path) as z:
             if "x_train" not in z and "X" not in z:
@@ -43,7 +39,7 @@ def _from_file(path: Path) -> DataSplit:
             x = z["x_train"] if "x_train" in z else z["X"]
             get = lambda k: z[k] if k in z else None  # noqa: E731
             y = get("y_train") if "x_train" in z else get("y")
-            return DataSplit(path.name, _check_matrix(x, path), y, get("x_test"), get("y_test"))
+            return Split(path.name, _check_matrix(x, path), y, x_test=get("x_test"), y_test=get("y_test"))
     raise ValueError(f"data must be 'mnist', 'digits', 'auto' or a .npy/.npz file, got {str(path)!r}")
 
 
@@ -55,20 +51,20 @@ def _check_matrix(x: np.ndarray, path: Path) -> np.ndarray:
     return x
 
 
-def load_dataset(name: str, root=None, download: bool = True, timeout: float = 10.0) -> DataSplit:
+def load_dataset(name: str, root=None, download: bool = True, timeout: float = 10.0) -> Split:
     """``"mnist"`` (download if missing), ``"digits"`` (scikit-learn's bundled 8×8 digits),
     ``"auto"`` (MNIST when it is there or downloadable, else digits, saying so), or a path to a
     ``.npy`` (features only) or ``.npz`` (``x_train``, optional ``y_train``, ``x_test``, ``y_test``)."""
     if name == "digits":
-        return DataSplit("digits", *load_digits_split(test_fraction=0.2, random_state=0))
+        return _train_test("digits", *load_digits_split(test_fraction=0.2, random_state=0))
     if name == "mnist":
-        return DataSplit("mnist", *load_mnist(root, download=download, timeout=timeout))
+        return _train_test("mnist", *load_mnist(root, download=download, timeout=timeout))
     if name == "auto":
         try:
-            return DataSplit("mnist", *load_mnist(root, download=download, timeout=timeout))
+            return _train_test("mnist", *load_mnist(root, download=download, timeout=timeout))
         except (DatasetNotFoundError, DatasetError) as exc:
             note = ("MNIST is not available here, so this run uses the embedded default (scikit-learn's 8x8 "
                     f"digits). To use MNIST, set DAEKIT_DATA to a folder holding mnist/. ({str(exc).splitlines()[0]})")
             logger.warning(note)
-            return DataSplit("digits", *load_digits_split(test_fraction=0.2, random_state=0), note=note)
+            return _train_test("digits", *load_digits_split(test_fraction=0.2, random_state=0), note=note)
     return _from_file(Path(name))

@@ -18,11 +18,24 @@ from ..training.config import TrainConfig
 from ..training.loop import fit
 from ..utils.runtime import resolve_device
 from ..utils.validation import check_choice, check_fraction, check_positive, check_positive_int
+from ..datasets.split import Split
 from ._common import batched_numpy, seed_from_random_state, validation_split
 
-__all__ = ["DenoisingAutoencoder"]
+__all__ = ["DenoisingAutoencoder", "RUN_CONFIG_FIELDS", "ESTIMATOR_ONLY"]
 
 CORRUPTIONS = ("masking", "gaussian", "saltpepper", "none")
+
+#: The setting of each estimator parameter in :class:`daekit.runs.dae.DAERunConfig` (the field,
+#: the ``daekit train`` flag and the config.json key); the estimator keeps scikit-learn's names.
+#: ``corruption`` and ``noise_level`` together make the run's ``corruption`` spec ("masking:0.25").
+RUN_CONFIG_FIELDS = {
+    "n_components": "hidden", "corruption": "corruption", "noise_level": "corruption", "tied_weights": "tied",
+    "activation": "activation", "reconstruction": "reconstruction", "optimizer": "optimizer",
+    "learning_rate": "lr", "momentum": "momentum", "batch_size": "batch_size", "max_epochs": "epochs",
+    "random_state": "seed", "device": "device", "precision": "precision", "verbose": "verbose",
+}
+#: Estimator parameters without a run setting (the run holds out the last ``valid_size`` rows).
+ESTIMATOR_ONLY = ("early_stopping", "validation_fraction", "patience")
 
 
 class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -183,13 +196,13 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         if self.reconstruction_ == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
             raise ValueError("X must lie in [0, 1] for reconstruction='bernoulli' (chosen at the first fit), "
                              f"got values in [{X.min():.4g}, {X.max():.4g}]")
-        train, valid = X, None
+        data = Split("X", X)
         if allow_validation and self.early_stopping:
             tr, va = validation_split(len(X), self.validation_fraction, seed)
             if va is not None:
-                train, valid = X[tr], X[va]
-        history = fit(self.model_, DenoisingObjective(self._corruption_fn()), train, valid,
-                      self._config(epochs, seed), distributed=SINGLE)
+                data = Split("X", X[tr], x_valid=X[va])
+        history = fit(self.model_, DenoisingObjective(self._corruption_fn()), data, self._config(epochs, seed),
+                      distributed=SINGLE)
         self.model_.cpu()
         self.loss_curve_ += history.train_loss
         self.validation_scores_ += [-v for v in history.valid_loss]

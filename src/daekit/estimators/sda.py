@@ -19,9 +19,18 @@ from ..training.distributed import SINGLE
 from ..utils.validation import check_fraction
 from ._common import seed_from_random_state
 
-__all__ = ["StackedDenoisingAutoencoderClassifier"]
+__all__ = ["StackedDenoisingAutoencoderClassifier", "RUN_CONFIG_FIELDS", "ESTIMATOR_ONLY"]
 
 _PREDICT_CHUNK = 4096
+
+#: The :class:`daekit.stacked.StackedConfig` field of each estimator parameter (the same name,
+#: except scikit-learn's ``random_state`` for ``seed``).
+RUN_CONFIG_FIELDS = {name: name for name in (
+    "hidden_layer_sizes", "corruption", "noise_levels", "tied_weights", "reconstruction", "pretrain",
+    "pretrain_epochs", "pretrain_learning_rate", "finetune_epochs", "finetune_learning_rate", "batch_size",
+    "optimizer", "early_stopping", "patience", "device", "precision", "verbose")} | {"random_state": "seed"}
+#: Estimator parameters without a run setting (the run holds out the last ``valid_size`` rows).
+ESTIMATOR_ONLY = ("validation_fraction",)
 
 
 class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):

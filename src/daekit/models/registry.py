@@ -19,8 +19,9 @@ from safetensors.torch import load_file, save
 from torch import nn
 
 from ..utils.atomic import atomic_directory, atomic_write_bytes, write_json
+from ..utils.checksums import verify_checksums, write_checksums
 
-__all__ = ["MODEL_REGISTRY", "register_model", "model_config", "write_model_files", "save_model", "load_model"]
+__all__ = ["MODEL_REGISTRY", "register_model", "model_config", "write_model_files", "save_model", "load_model", "read_weights"]
 
 MODEL_REGISTRY: dict[str, Callable[[dict[str, Any]], nn.Module]] = {}
 
@@ -59,23 +60,42 @@ def write_model_files(folder: str | os.PathLike, model: nn.Module, extra_config:
 
 
 def save_model(path: str | os.PathLike, model: nn.Module, **extra_config: Any) -> Path:
-    """Save ``model`` (weights + config) to the folder ``path`` atomically; reload with :func:`load_model`."""
+    """Save ``model`` (weights + config, with their SHA-256 in ``SHA256SUMS``) to the folder
+    ``path`` atomically; reload with :func:`load_model`."""
     with atomic_directory(path) as tmp:
         write_model_files(tmp, model, extra_config or None)
+        write_checksums(tmp)
     return Path(path)
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild a model saved by :func:`save_model` or a training checkpoint folder."""
+    """Rebuild a model saved by :func:`save_model` or a training checkpoint folder.
+
+    A file whose SHA-256 does not match the folder's ``SHA256SUMS``, or that cannot be parsed,
+    raises a ValueError naming it.
+    """
     path = Path(path)
     config_file, weights_file = path / "config.json", path / "model.safetensors"
     for f in (config_file, weights_file):
         if not f.is_file():
             raise FileNotFoundError(f"{path} is not a daekit checkpoint: {f.name} is missing")
-    config = json.loads(config_file.read_text())
+    verify_checksums(path)
+    try:
+        config = json.loads(config_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{config_file} is not valid JSON ({e})") from None
     cls_name = config.get("model_class")
     if cls_name not in MODEL_REGISTRY:
         raise ValueError(f"{config_file}: unknown model_class {cls_name!r}; known: {sorted(MODEL_REGISTRY)}")
     model = MODEL_REGISTRY[cls_name](config["model"])
-    model.load_state_dict(load_file(str(weights_file)))
+    model.load_state_dict(read_weights(weights_file))
     return model.to(device)
+
+
+def read_weights(weights_file: str | os.PathLike, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """The tensors of a ``model.safetensors`` file; a file that cannot be parsed raises a
+    ValueError naming it."""
+    try:
+        return load_file(str(weights_file), device=str(device))
+    except Exception as e:  # safetensors raises its own SafetensorError for truncated/garbled files
+        raise ValueError(f"{weights_file} cannot be read as safetensors ({type(e).__name__}: {e})") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, cast
+from typing import Any, Callable, ClassVar, cast
 
 import numpy as np
 from torch import Tensor
@@ -73,7 +73,10 @@ class StackedConfig:
     lie in [0, 1], else gaussian); the upper layers reconstruct sigmoid outputs in [0, 1] with the
     cross-entropy. ``precision`` ("float32" or "bfloat16") is that of the training steps' matrix
     products in pretraining and fine-tuning (:mod:`daekit.numerics.precision`).
+    ``RESUMABLE`` names the fields a resumed run may change (:func:`daekit.runs.folder.check_resume`).
     """
+
+    RESUMABLE: ClassVar[frozenset[str]] = frozenset({"verbose", "device", "encode_chunk_size"})
 
     hidden_layer_sizes: tuple[int, ...] = (1000, 1000, 1000)
     corruption: str | tuple[str, ...] = "masking"

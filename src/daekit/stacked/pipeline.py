@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..datasets.split import Split
 from ..models.dae import DAE
 from ..models.stacked import StackedNetwork
 from ..objectives.classification import ClassificationObjective
@@ -22,6 +23,9 @@ from ..utils.runtime import make_generator, resolve_device
 from ..utils.validation import check_positive_int
 from .classification import classification_metrics
 from .config import _INIT_SEED, _NETWORK_INIT_SEED, StackedConfig
+
+if TYPE_CHECKING:
+    from ..runs.folder import RunFolder
 
 
 @torch.no_grad()
@@ -51,6 +55,7 @@ def pretrain_layers(
     x: Any,
     config: StackedConfig,
     *,
+    run: RunFolder | None = None,
     run_dir: str | None = None,
     resume: bool = False,
     callbacks: Sequence[Callable[[dict[str, Any], nn.Module], None]] = (),
@@ -77,7 +82,7 @@ def pretrain_layers(
         dae = DAE(h.shape[1], n_hidden, tied_weights=config.tied_weights, reconstruction=reconstruction,
                   generator=make_generator(config.seed + _INIT_SEED + k + 1))
         objective = DenoisingObjective(config.layer_corruption(k))
-        history = fit(dae, objective, h, None, config.pretrain_config(k), run_dir=run_dir, phase=phase,
+        history = fit(dae, objective, h, config.pretrain_config(k), run=run, run_dir=run_dir, phase=phase,
                       resume=resume, callbacks=callbacks, distributed=distributed)
         daes.append(dae)
         histories.append(history)
@@ -93,6 +98,7 @@ def finetune(
     valid: tuple[Any, Any] | None,
     config: StackedConfig,
     *,
+    run: RunFolder | None = None,
     run_dir: str | None = None,
     resume: bool = False,
     callbacks: Sequence[Callable[[dict[str, Any], nn.Module], None]] = (),
@@ -100,8 +106,9 @@ def finetune(
 ) -> History:
     """Supervised fine-tuning of the whole stack on the cross-entropy (phase ``"finetune"``), with
     early stopping on the classification error of ``valid``; the best parameters are kept."""
-    return fit(network, ClassificationObjective(), train, valid, config.finetune_config(valid is not None),
-               run_dir=run_dir, phase="finetune", resume=resume,
+    data = Split("finetune", *train, *(valid if valid is not None else (None, None)))
+    return fit(network, ClassificationObjective(), data, config.finetune_config(valid is not None),
+               run=run, run_dir=run_dir, phase="finetune", resume=resume,
                valid_metric=classification_metrics if valid is not None else None, callbacks=callbacks,
                distributed=distributed)
 
@@ -132,6 +139,7 @@ def train_stacked(
     config: StackedConfig | None = None,
     *,
     n_classes: int | None = None,
+    run: RunFolder | None = None,
     run_dir: str | None = None,
     resume: bool = False,
     callbacks: Sequence[Callable[[dict[str, Any], nn.Module], None]] = (),
@@ -141,7 +149,8 @@ def train_stacked(
     deep network with ``pretrain=False``): :func:`pretrain_layers` on ``x`` then :func:`finetune`
     on ``(x, y)`` with early stopping on ``(x_valid, y_valid)``.
 
-    ``y`` holds integer labels 0..n_classes−1. With ``run_dir``, every epoch of every phase is
+    ``y`` holds integer labels 0..n_classes−1. With ``run`` (a
+    :class:`~daekit.runs.folder.RunFolder`) or ``run_dir`` (its path), every epoch of every phase is
     checkpointed there and ``resume=True`` continues a killed run to the same final weights.
     ``distributed`` is passed to :func:`daekit.training.loop.fit` (None: the torchrun job of the
     environment, if any).
@@ -166,7 +175,7 @@ def train_stacked(
         raise ValueError(f"labels must lie in 0..{n_classes - 1}")
     seconds: dict[str, float] = {}
     if config.pretrain:
-        encoders, histories, seconds = pretrain_layers(x_t, config, run_dir=run_dir, resume=resume,
+        encoders, histories, seconds = pretrain_layers(x_t, config, run=run, run_dir=run_dir, resume=resume,
                                                        callbacks=callbacks, distributed=distributed)
         network = StackedNetwork.from_pretrained(encoders, n_classes)
     else:
@@ -174,7 +183,7 @@ def train_stacked(
         network = StackedNetwork(x_t.shape[1], config.hidden_layer_sizes, n_classes,
                                  generator=make_generator(config.seed + _NETWORK_INIT_SEED))
     t0 = time.perf_counter()
-    history = finetune(network, (x_t, y_t), valid, config, run_dir=run_dir, resume=resume, callbacks=callbacks,
+    history = finetune(network, (x_t, y_t), valid, config, run=run, run_dir=run_dir, resume=resume, callbacks=callbacks,
                        distributed=distributed)
     seconds["finetune"] = time.perf_counter() - t0
     network.eval()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 from torch import nn
 
+from ..datasets.split import Split, hold_out
+from ..runs.folder import RunFolder
 from ..training.distributed import init_from_env
 from ..utils.runtime import peak_rss_mb, resolve_device
 from ..utils.validation import check_positive_int
@@ -20,20 +21,11 @@ from .config import StackedConfig
 from .pipeline import train_stacked
 
 
-@dataclass
-class DataSplits:
-    """Labelled training, validation and (optional) test arrays of one experiment."""
-
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_valid: np.ndarray | None
-    y_valid: np.ndarray | None
-    x_test: np.ndarray | None
-    y_test: np.ndarray | None
+#: Labelled training, validation and (optional) test arrays of one experiment.
+DataSplits = Split
 
 
-def load_splits(data: str, train_size: int | None = None, valid_size: int | None = None) -> DataSplits:
+def load_splits(data: str, train_size: int | None = None, valid_size: int | None = None) -> Split:
     """The train / validation / test split of a data name (see :func:`daekit.datasets.sources.load_dataset`).
 
     The validation set is the *last* ``valid_size`` examples of the training file (default: MNIST's
@@ -56,11 +48,8 @@ def load_splits(data: str, train_size: int | None = None, valid_size: int | None
                 y_valid = np.asarray(z["y_valid"])
     if x_valid is None:
         n_valid = valid_size if valid_size is not None else (10_000 if split.name == "mnist" else len(x) // 6)
-        check_positive_int(n_valid, "valid_size", allow_zero=True)
-        if n_valid >= len(x):
-            raise ValueError(f"valid_size={n_valid} leaves no training examples out of {len(x)}")
-        if n_valid > 0:
-            x, y, x_valid, y_valid = x[:-n_valid], y[:-n_valid], x[-n_valid:], y[-n_valid:]
+        held = hold_out(Split(split.name, x, y), n_valid)
+        x, y, x_valid, y_valid = held.x_train, held.y_train, held.x_valid, held.y_valid
     if train_size is not None:
         check_positive_int(train_size, "train_size")
         if train_size > len(x):
@@ -70,16 +59,12 @@ def load_splits(data: str, train_size: int | None = None, valid_size: int | None
     if split.x_test is not None and split.y_test is not None:
         x_test = np.asarray(split.x_test, dtype=np.float32).reshape(len(split.x_test), -1)
         y_test = np.asarray(split.y_test)
-    return DataSplits(split.name, x, y, x_valid, y_valid, x_test, y_test)
-
-
-#: Settings that may differ between a run and its resumption.
-_RESUME_FREE = ("verbose", "device")
+    return Split(split.name, x, y, x_valid, y_valid, x_test, y_test, note=split.note)
 
 
 def run_stacked(
     config: StackedConfig,
-    data: str | DataSplits,
+    data: str | Split,
     out: str | os.PathLike,
     *,
     train_size: int | None = None,
@@ -97,14 +82,10 @@ def run_stacked(
     ``filters_finetuned.png`` and ``result.json`` (validation and test error with 95% intervals,
     seconds per phase, peak RSS).
     """
-    from ..metrics import classification_error
-    from ..models.registry import save_model
-    from ..utils.atomic import write_json
-
     t_start = time.perf_counter()
     out = Path(out)
     ctx = init_from_env(resolve_device(config.device))  # under torchrun: all ranks train, rank 0 writes
-    splits = data if isinstance(data, DataSplits) else load_splits(data, train_size, valid_size)
+    splits = data if isinstance(data, Split) else load_splits(data, train_size, valid_size)
     classes = np.unique(splits.y_train)
     if not np.issubdtype(classes.dtype, np.integer) or classes.min() < 0:
         raise ValueError(f"labels of {splits.name} must be integers >= 0")
@@ -116,30 +97,28 @@ def run_stacked(
         "n_test": 0 if splits.x_test is None else len(splits.x_test), "n_features": int(splits.x_train.shape[1]),
         "n_classes": n_classes, **config.to_dict(),
     }
-    saved = out / "config.json"
-    if resume and saved.is_file():
-        # a setting added since the run was started counts as its default (e.g. precision)
-        previous = {**StackedConfig().to_dict(), **json.loads(saved.read_text())}
-        changed = sorted(k for k in set(previous) | set(resolved)
-                         if k not in _RESUME_FREE and previous.get(k) != resolved.get(k))
-        if changed:
-            raise ValueError(f"resume with settings that differ from {saved}: "
-                             + ", ".join(f"{k} ({previous.get(k)!r} -> {resolved.get(k)!r})" for k in changed))
-    elif not resume and ((out / "checkpoints").is_dir() or (out / "result.json").exists()):
-        raise ValueError(f"{out} already holds a run; resume it or choose another folder")
-    ctx.barrier()  # every rank has checked the folder before rank 0 writes into it
-    if ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(saved, resolved)
+    run = RunFolder(out)
+    with run if ctx.is_main else contextlib.nullcontext():
+        if ctx.is_main:
+            run.start(resolved, resume=resume, resumable=StackedConfig.RESUMABLE,
+                      defaults=StackedConfig().to_dict())
+        ctx.barrier()  # rank 0 has checked the folder before any rank trains
+        return _train_and_report(config, splits, resolved, run, resume, callbacks, ctx, n_classes, t_start)
+
+
+def _train_and_report(config: StackedConfig, splits: Split, resolved: dict[str, Any], run: RunFolder,
+                      resume: bool, callbacks, ctx, n_classes: int, t_start: float) -> dict[str, Any]:
+    from ..metrics import classification_error
+    from ..models.registry import save_model
 
     result = train_stacked(splits.x_train, splits.y_train, splits.x_valid, splits.y_valid, config,
-                           n_classes=n_classes, run_dir=str(out), resume=resume, callbacks=callbacks,
+                           n_classes=n_classes, run=run, resume=resume, callbacks=callbacks,
                            distributed=ctx)
     if not ctx.is_main:
         return {"rank": ctx.rank}
     network = result.network
     device = next(network.parameters()).device
-    save_model(out / "model", network, data=splits.name)
+    save_model(run.model_path, network, data=splits.name)
 
     report: dict[str, Any] = {"data": splits.name, "n_train": resolved["n_train"], "n_valid": resolved["n_valid"],
                               "n_test": resolved["n_test"], "resumed": bool(resume)}
@@ -165,12 +144,12 @@ def run_stacked(
     from ..viz import plot_filters
 
     if result.encoders:
-        plot_filters(result.encoders[0].W.detach().cpu().numpy(), out / "filters.png",
+        plot_filters(result.encoders[0].W.detach().cpu().numpy(), run.figure("filters.png"),
                      title=f"layer 1 after pretraining ({config.corruptions[0]}, ν={config.noise_levels[0]:g})")
     plot_filters(network.hidden[0].weight.detach().cpu().numpy(),
-                 out / ("filters_finetuned.png" if result.encoders else "filters.png"),
+                 run.figure("filters_finetuned.png" if result.encoders else "filters.png"),
                  title="layer 1 after fine-tuning")
     report["total_seconds"] = time.perf_counter() - t_start
     report["peak_rss_mb"] = peak_rss_mb()
-    write_json(out / "result.json", report)
+    run.write_result(report)
     return report

@@ -10,7 +10,7 @@ supervised fine-tuning and score matching bring their own.
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 import math
 import os
@@ -18,22 +18,25 @@ import time
 import warnings
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ..datasets.split import Split
 from ..numerics.precision import bfloat16_is_native, compute_dtype
 from ..objectives.protocol import FusedSGDObjective, GradEvaluatedObjective, Objective, ShardableObjective
-from ..utils.atomic import atomic_write_bytes
 from ..utils.runtime import make_generator, resolve_device
 from .batching import OutOfCoreArray, as_tensors, epoch_batches
-from .checkpoints import latest_checkpoint, prune_checkpoints, save_checkpoint_dir
+from .checkpoints import latest_checkpoint, latest_good_checkpoint, prune_checkpoints, save_checkpoint_dir
 from .config import History, NonFiniteLossError, TrainConfig
 from .distributed import DistributedContext, ObjectiveModule, init_from_env, rank_device
 
 logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from ..runs.folder import RunFolder
 
 __all__ = ["fit", "evaluate_objective"]
 
@@ -71,30 +74,14 @@ def _clone_state(model: nn.Module) -> dict[str, Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-class _MetricsFile:
-    """``metrics.jsonl`` of a run folder: one line per epoch per phase, rewritten atomically so
-    that it always matches the checkpoints (a resumed phase replaces its own lines)."""
-
-    def __init__(self, path: Path, phase: str) -> None:
-        self.path, self.phase = path, phase
-        self.others: list[str] = []
-        if path.is_file():
-            for line in path.read_text().splitlines():
-                if line.strip() and json.loads(line).get("phase") != phase:
-                    self.others.append(line)
-
-    def write(self, records: Sequence[dict[str, Any]]) -> None:
-        lines = self.others + [json.dumps(r, sort_keys=True) for r in records]
-        atomic_write_bytes(self.path, ("\n".join(lines) + "\n").encode())
-
-
 def fit(
     model: nn.Module,
     objective: Objective,
-    train: Any,
-    valid: Any = None,
+    data: Any,
     config: TrainConfig | None = None,
+    run: RunFolder | None = None,
     *,
+    valid: Any = None,
     run_dir: str | os.PathLike | None = None,
     phase: str = "train",
     resume: bool = False,
@@ -108,12 +95,18 @@ def fit(
     ----------
     model : nn.Module, moved to ``config.device``.
     objective : callable (model, batch, generator) -> scalar loss.
-    train, valid : an array/tensor or a tuple of them (e.g. ``(x, y)``), indexed together.
+    data : a :class:`~daekit.datasets.split.Split` (training on its :meth:`~Split.train_arrays`,
+        validation on its :meth:`~Split.valid_arrays`), or the training arrays alone: an
+        array/tensor or a tuple of them (e.g. ``(x, y)``), indexed together.
+    valid : validation arrays when ``data`` is not a Split (same form as the training arrays).
     config : :class:`TrainConfig`.
-    run_dir : when given, a checkpoint is written atomically after every epoch to
-        ``run_dir/checkpoints/{phase}-{epoch}`` and ``run_dir/metrics.jsonl`` is kept up to date.
-    resume : continue from the newest complete checkpoint of ``phase`` in ``run_dir``; the result
-        is identical to an uninterrupted run with the same seed.
+    run : a :class:`~daekit.runs.folder.RunFolder`; when given, a checkpoint is written atomically
+        after every epoch to ``checkpoints/{phase}-{epoch}`` (the newest ``config.keep_checkpoints``
+        are kept) and ``metrics.jsonl`` is kept equal to the checkpointed history. An unopened
+        folder is opened (locked) for the duration of the call.
+    run_dir : the path of the run folder instead of ``run`` (opened for the duration of the call).
+    resume : continue from the newest good checkpoint of ``phase`` (a damaged newer one is skipped
+        with a logged warning); the result is identical to an uninterrupted run with the same seed.
     valid_metric : (model, valid) -> float, lower is better (e.g. classification error); used for
         early stopping and for choosing the best parameters instead of the validation loss. It may
         instead return ``{"score": float, "loss": float}`` to give the validation loss from the
@@ -130,14 +123,35 @@ def fit(
     (:mod:`daekit.numerics.precision`).
 
     With validation data the parameters of the best validation epoch are restored at the end.
-    A NaN or infinite loss raises :class:`NonFiniteLossError`; no checkpoint of it is written.
+    A NaN or infinite loss raises :class:`NonFiniteLossError` naming the epoch and step; no
+    checkpoint of it is written and ``model`` is left with the weights of the last good checkpoint.
     """
     config = config or TrainConfig()
-    if resume and run_dir is None:
-        raise ValueError("resume=True needs run_dir")
+    if run is not None and run_dir is not None:
+        raise TypeError("fit: give run or run_dir, not both")
+    if isinstance(data, Split):
+        if valid is not None:
+            raise TypeError("fit: data is a Split; its x_valid is the validation set, do not pass valid")
+        train, valid = data.train_arrays(), data.valid_arrays()
+    else:
+        train = data
+    if resume and run is None and run_dir is None:
+        raise ValueError("resume=True needs run (or run_dir)")
     device = resolve_device(config.device)
     ctx = distributed if distributed is not None else init_from_env(device)
     device = rank_device(device, ctx)
+    if run_dir is not None:
+        from ..runs.folder import RunFolder
+
+        run = RunFolder(run_dir)
+    with contextlib.ExitStack() as stack:
+        if run is not None and ctx.is_main and not run.is_open:
+            stack.enter_context(run)
+        return _fit(model, objective, train, valid, config, run, phase, resume, valid_metric, callbacks, ctx, device)
+
+
+def _fit(model, objective, train, valid, config: TrainConfig, run: RunFolder | None, phase: str, resume: bool,
+         valid_metric, callbacks, ctx: DistributedContext, device: torch.device) -> History:
     model.to(device)
     param = next(model.parameters(), None)
     dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
@@ -155,24 +169,28 @@ def fit(
     noise_gen = make_generator(seed + 1_000_003, device)
     valid_seed = seed + 2_000_003
 
-    writes = run_dir is not None and ctx.is_main
-    ckpt_dir = Path(run_dir) / "checkpoints" if run_dir is not None else None
-    metrics = _MetricsFile(Path(run_dir) / "metrics.jsonl", phase) if writes else None
+    writes = run is not None and ctx.is_main
+    ckpt_dir = run.checkpoints if run is not None else None
     history = History()
     best_state: dict[str, Tensor] | None = None
     bad_epochs, start_epoch, finished = 0, 0, config.epochs == 0
 
-    if resume and (ckpt := latest_checkpoint(ckpt_dir, phase)) is not None:
-        from safetensors.torch import load_file
-
-        model.load_state_dict(load_file(str(ckpt / "model.safetensors"), device=str(device)))
-        state = torch.load(ckpt / "trainer.pt", map_location="cpu", weights_only=True)
+    if resume and (good := latest_good_checkpoint(ckpt_dir, phase, device, set_aside=writes)) is not None:
+        ckpt, weights, state = good
+        if state is None:
+            raise ValueError(f"{ckpt} has no trainer.pt; it cannot be resumed")
+        model.load_state_dict(weights)
         optimizer.load_state_dict(state["optimizer"])
         data_gen.set_state(state["data_gen"])
         noise_gen.set_state(state["noise_gen"])
         history = History(state["history"], state["best_epoch"], state["best_score"], state["stopped_early"])
         best_state = {k: v.to(device) for k, v in state["best_state"].items()} if state["best_state"] else None
         bad_epochs, start_epoch, finished = state["bad_epochs"], state["epoch"], state["finished"]
+        if start_epoch > config.epochs:
+            raise ValueError(f"epochs={config.epochs}: the checkpoint {ckpt} already holds {start_epoch} epochs "
+                             f"of phase {phase!r}; resume with epochs >= {start_epoch}")
+        if finished and not history.stopped_early and start_epoch < config.epochs:
+            finished = False  # more epochs requested: continue from the saved model
         seed = state["seed"]
 
     low = compute_dtype(config.precision)
@@ -193,7 +211,8 @@ def fit(
     shard = ctx.shard if ctx.enabled else None
     global_batch = config.batch_size * ctx.world_size
     steps_per_epoch = math.ceil(n / config.batch_size)
-    check_every = 50  # steps between NaN checks (each one is a host sync on an accelerator)
+    # steps between NaN checks: every step on the CPU, where it costs nothing, else 50 (a host sync each)
+    check_every = 1 if device.type == "cpu" else 50
     bar = tqdm(total=config.epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch, desc=phase,
                unit="batch", disable=True if config.verbose < 1 or finished or not ctx.is_main else None,
                leave=False, mininterval=0.5)
@@ -205,7 +224,7 @@ def fit(
         for group in optimizer.param_groups:
             group["lr"] = lr
         total = torch.zeros((), device=device, dtype=torch.float64)
-        seen = 0
+        seen, bad_step = 0, None
         batches = epoch_batches(train_t, global_batch, data_gen, device, dtype, shard)
         for step, (batch, global_n, (start, stop)) in enumerate(batches):
             if fused:
@@ -230,6 +249,7 @@ def fit(
             total.add_(loss.detach(), alpha=len(batch[0]))
             seen += len(batch[0])
             if not ctx.enabled and (step + 1) % check_every == 0 and not torch.isfinite(total):
+                bad_step = step + 1
                 break  # (with several ranks the NaN reaches every rank through the all-reduce)
             bar.update(1)
         if ctx.enabled:
@@ -237,13 +257,9 @@ def fit(
             total, seen = total[0], int(total[1])
         train_loss = float(total) / max(seen, 1)
         if not math.isfinite(train_loss):
-            last = latest_checkpoint(ckpt_dir, phase) if ckpt_dir is not None else None
             bar.close()
-            raise NonFiniteLossError(
-                f"the training loss became {train_loss} in epoch {epoch + 1} of phase {phase!r} "
-                f"(lr={config.lr}); try a smaller learning rate. "
-                + (f"The last good checkpoint is {last}." if last else "No checkpoint was written for it.")
-            )
+            raise _diverged(model, train_loss, epoch, bad_step, steps_per_epoch, check_every, phase, config,
+                            ckpt_dir, device)
         record: dict[str, Any] = {"phase": phase, "epoch": epoch + 1, "train_loss": train_loss, "lr": lr}
         if valid_t is not None:
             if valid_metric is not None:
@@ -280,7 +296,7 @@ def fit(
             save_checkpoint_dir(ckpt_dir / f"{phase}-{epoch:04d}", model,
                                 {"phase": phase, "epoch": epoch, "train": config.to_dict()}, trainer_state)
             prune_checkpoints(ckpt_dir, phase, config.keep_checkpoints)
-            metrics.write(history.records)
+            run.write_metrics(phase, history.records)
         bar.set_postfix(loss=f"{train_loss:.4g}")
         if config.verbose >= 1 and ctx.is_main:
             extra = "".join(f" {k} {record[k]:.4g}" for k in ("valid_loss", "valid_score") if k in record)
@@ -290,3 +306,23 @@ def fit(
             callback(record, model)
     bar.close()
     return history
+
+
+def _diverged(model: nn.Module, loss: float, epoch: int, step: int | None, steps_per_epoch: int, check_every: int,
+              phase: str, config: TrainConfig, ckpt_dir: Path | None, device: torch.device) -> NonFiniteLossError:
+    """The one-line error of a NaN/inf loss; loads the last good checkpoint's weights into ``model``."""
+    if step is None:
+        where = f"epoch {epoch + 1}"
+    elif check_every == 1:
+        where = f"epoch {epoch + 1}, step {step}/{steps_per_epoch}"
+    else:
+        where = f"epoch {epoch + 1}, by step {step}/{steps_per_epoch}"
+    last = latest_checkpoint(ckpt_dir, phase)
+    if last is not None:
+        from ..models.registry import read_weights
+
+        model.load_state_dict(read_weights(last / "model.safetensors", device))
+    return NonFiniteLossError(
+        f"the training loss became {loss} in {where} of phase {phase!r} (lr={config.lr}); "
+        + (f"the model keeps the last good checkpoint {last}" if last else "no checkpoint was written for it")
+        + "; try a smaller learning rate or check the data for NaN/inf")

@@ -1,4 +1,5 @@
-"""A complete DAE training run in a folder: data, training, evaluation, figures, result.json.
+"""A complete DAE training run in a :class:`~daekit.runs.folder.RunFolder`: data, training,
+evaluation, figures, result.json.
 
 Used by ``daekit train`` and ``daekit demo``; the folder holds ``config.json`` (the resolved
 settings), ``metrics.jsonl``, ``checkpoints/`` (resumable), ``model/`` (the final weights),
@@ -7,37 +8,44 @@ settings), ``metrics.jsonl``, ``checkpoints/`` (resumable), ``model/`` (the fina
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from .models.registry import save_model
-from .utils.atomic import write_json
-from .corruption import make_corruption
-from .training.batching import OutOfCoreArray
-from .datasets.sources import load_dataset
-from .models.dae import DAE
-from .training.distributed import init_from_env, rank_device
-from .objectives.denoising import DenoisingObjective
-from .training.config import TrainConfig
-from .training.loop import evaluate_objective, fit
-from .numerics.precision import PRECISIONS
-from .utils.runtime import peak_rss_mb, resolve_device
-from .utils.validation import check_choice, check_positive_int
-from .viz import image_shape, plot_filters, plot_image_rows
+from ..models.registry import save_model
+from ..corruption import make_corruption
+from ..training.batching import OutOfCoreArray
+from ..datasets.sources import load_dataset
+from ..datasets.split import Split, hold_out
+from ..models.dae import DAE
+from ..training.distributed import init_from_env, rank_device
+from ..objectives.denoising import DenoisingObjective
+from ..training.config import NonFiniteLossError, TrainConfig
+from ..training.loop import evaluate_objective, fit
+from ..numerics.precision import PRECISIONS
+from ..utils.runtime import peak_rss_mb, resolve_device
+from ..utils.validation import check_choice, check_positive_int
+from ..viz import image_shape, plot_filters, plot_image_rows
+from .folder import RunFolder
 
 __all__ = ["DAERunConfig", "train_dae_run"]
 
 
 @dataclass
 class DAERunConfig:
-    """Settings of one DAE training run (the CLI's flags)."""
+    """Settings of one DAE training run (the CLI's flags, same names with dashes).
+
+    ``RESUMABLE`` names the fields a resumed run may change (:func:`~daekit.runs.folder.check_resume`).
+    """
+
+    RESUMABLE: ClassVar[frozenset[str]] = frozenset({"epochs", "verbose", "device", "probe", "probe_size",
+                                                     "keep_checkpoints"})
 
     data: str = "auto"
     hidden: int = 500
@@ -58,9 +66,11 @@ class DAERunConfig:
     probe: bool = True
     probe_size: int = 10000
     verbose: int = 1
+    keep_checkpoints: int = 2
 
     def __post_init__(self) -> None:
         check_positive_int(self.hidden, "hidden")
+        check_positive_int(self.keep_checkpoints, "keep_checkpoints")
         check_positive_int(self.valid_size, "valid_size", allow_zero=True)
         if self.early_stopping and self.valid_size == 0:
             raise ValueError("early_stopping needs held-out examples: valid_size must be > 0, got 0")
@@ -85,16 +95,29 @@ def _linear_probe(model: DAE, split, config: DAERunConfig, device: torch.device)
             "probe_test_error_ci95": 1.96 * float(np.sqrt(error * (1 - error) / len(split.y_test)))}
 
 
-def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = False) -> dict[str, Any]:
-    """Train a DAE as ``config`` says, writing everything into ``out``; returns result.json's content."""
+def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = False,
+                  overwrite: bool = False) -> dict[str, Any]:
+    """Train a DAE as ``config`` says, writing everything into the run folder ``out``; returns
+    result.json's content.
+
+    A fresh run refuses a folder that already holds one (``overwrite`` replaces it); ``resume`` continues it from its newest
+    good checkpoint when the configuration equals the saved one outside
+    ``DAERunConfig.RESUMABLE``. A folder in use by another process is refused.
+    """
     out = Path(out)
+    ctx = init_from_env(resolve_device(config.device))  # a torchrun job: every rank trains, rank 0 alone writes
     t_start = time.perf_counter()
-    device = resolve_device(config.device)
-    ctx = init_from_env(device)  # a torchrun job: every rank trains, rank 0 alone writes
-    device = rank_device(device, ctx)
-    split = load_dataset(config.data)
-    if ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
+    split = load_dataset(config.data)  # bad data is refused before the folder is made
+    run = RunFolder(out)
+    if not ctx.is_main:
+        return _train_dae_run(config, split, run, resume, overwrite, ctx, t_start)
+    with run:
+        return _train_dae_run(config, split, run, resume, overwrite, ctx, t_start)
+
+
+def _train_dae_run(config: DAERunConfig, split, run: RunFolder, resume: bool, overwrite: bool, ctx,
+                   t_start: float) -> dict[str, Any]:
+    device = rank_device(resolve_device(config.device), ctx)
     if isinstance(split.x_train, np.memmap):  # a .npy file: train from disk in chunks
         x = OutOfCoreArray(split.x_train)
         lo, hi = x.min_max()
@@ -105,27 +128,16 @@ def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = F
         reconstruction = "bernoulli" if lo >= 0 and hi <= 1 else "gaussian"
     else:
         reconstruction = config.reconstruction
-    n_valid = min(config.valid_size, len(x) // 5)
-    if n_valid == 0:
-        x_train, x_valid = x, None
-    elif isinstance(x, OutOfCoreArray):
-        x_train, x_valid = x.rows(0, len(x) - n_valid), x.read_rows(len(x) - n_valid, len(x)).astype(np.float32)
-    else:
-        x_train, x_valid = x[:-n_valid], x[-n_valid:]
+    data = hold_out(Split(split.name, x), config.valid_size, max_fraction=0.2)  # at most a fifth
+    x_train, x_valid = data.x_train, data.x_valid
+    n_valid = 0 if x_valid is None else len(x_valid)
     resolved = {**asdict(config), "data_used": split.name, "reconstruction": reconstruction,
                 "n_train": len(x_train), "n_valid": n_valid}
     resolved["world_size"] = ctx.world_size
-    saved = out / "config.json"
-    if resume and saved.is_file():
-        previous = json.loads(saved.read_text())
-        defaults = asdict(DAERunConfig())  # a setting added since the run was started counts as its default
-        changed = {k for k in ("data_used", "hidden", "corruption", "batch_size", "lr", "optimizer", "seed", "tied",
-                               "precision")
-                   if previous.get(k, defaults.get(k)) != resolved.get(k)}
-        if changed:
-            raise ValueError(f"--resume with settings that differ from {saved}: {sorted(changed)}")
     if ctx.is_main:
-        write_json(saved, resolved)
+        run.start(resolved, resume=resume, resumable=DAERunConfig.RESUMABLE, defaults=asdict(DAERunConfig()),
+                  overwrite=overwrite)
+    ctx.barrier()  # rank 0 has checked the folder and the configuration
 
     model = DAE(x.shape[1], config.hidden, config.tied, config.activation, reconstruction,
                 generator=torch.Generator().manual_seed(config.seed))
@@ -133,21 +145,27 @@ def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = F
     train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
                                optimizer=config.optimizer, momentum=config.momentum,
                                early_stopping=config.early_stopping, seed=config.seed,
-                               device=str(device), verbose=config.verbose, precision=config.precision)
+                               device=str(device), verbose=config.verbose, precision=config.precision,
+                               keep_checkpoints=config.keep_checkpoints)
     t_train = time.perf_counter()
-    history = fit(model, DenoisingObjective(corruption), x_train, x_valid, train_config, run_dir=out,
-                  phase="train", resume=resume, distributed=ctx)
+    try:
+        history = fit(model, DenoisingObjective(corruption), data, train_config,
+                      run=run, phase="train", resume=resume, distributed=ctx)
+    except NonFiniteLossError:
+        if ctx.is_main:  # the model holds the last good checkpoint's weights: it is the run's model
+            save_model(run.model_path, model.eval(), data=split.name)
+        raise
     train_seconds = time.perf_counter() - t_train
     if not ctx.is_main:
         return {"rank": ctx.rank, "train_seconds": train_seconds}
     model.eval()
-    save_model(out / "model", model, data=split.name)
+    save_model(run.model_path, model, data=split.name)
 
     result: dict[str, Any] = {"data": split.name, "note": split.note, "epochs": len(history.records),
                               "final_train_loss": history.train_loss[-1] if history.records else None,
                               "train_seconds": train_seconds}
     shape = image_shape(x.shape[1])
-    plot_filters(model.W.detach().cpu().numpy(), out / "filters.png",
+    plot_filters(model.W.detach().cpu().numpy(), run.figure("filters.png"),
                  title=f"{split.name}: filters, {corruption.spec}")
     if split.x_test is not None:
         x_test = torch.as_tensor(np.asarray(split.x_test[:2000], dtype=np.float32), device=device)
@@ -158,10 +176,10 @@ def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = F
         with torch.no_grad():
             rec = model.reconstruct(corrupted)
         plot_image_rows([t.cpu().numpy() for t in (clean, corrupted, rec)], ["clean", "corrupted", "reconstructed"],
-                        out / "reconstructions.png", shape)
+                        run.figure("reconstructions.png"), shape)
         if config.probe and split.y_train is not None and split.y_test is not None:
             result.update(_linear_probe(model, split, config, device))
     result["total_seconds"] = time.perf_counter() - t_start
     result["peak_rss_mb"] = peak_rss_mb()
-    write_json(out / "result.json", result)
+    run.write_result(result)
     return result
