@@ -27,7 +27,7 @@ for dg in digits:
         t = time.time()
         m = DAE(784, cfg.get('h', 32), cfg.get('tied', True), cfg.get('act', 'sigmoid'), cfg.get('rec', 'gaussian'), generator=torch.Generator().manual_seed(0))
         corr = C.make_corruption(cfg.get('corr', 'masking:0.25'))
-        fit(m, DenoisingObjective(corr), x, None, TrainConfig(epochs=cfg.get('ep', 30), batch_size=cfg.get('bs', 64), lr=cfg.get('lr', 1e-3), optimizer='adam', seed=0, verbose=0, device='cpu'))
+        fit(m, DenoisingObjective(corr), x, TrainConfig(epochs=cfg.get('ep', 30), batch_size=cfg.get('bs', 64), lr=cfg.get('lr', 1e-3), optimizer='adam', seed=0, verbose=0, device='cpu'))
         m.eval()
         with torch.no_grad():
             xt = torch.tensor(xte)

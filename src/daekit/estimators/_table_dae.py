@@ -107,8 +107,7 @@ class TableDAEMixin(BaseEstimator):
         config = TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.learning_rate,
                              optimizer="adam", seed=seed, device=str(self._device), verbose=int(self.verbose))
         objective = ObservedEntriesObjective(self.corruption_, self._uncorrupted_weight)
-        history = fit(model, objective, (Z, observed.astype(np.float32)), None,
-                      config, distributed=SINGLE)
+        history = fit(model, objective, (Z, observed.astype(np.float32)), config, distributed=SINGLE)
         self.model_ = model.cpu().eval()
         self.loss_curve_ = list(history.train_loss)
         self.n_iter_ = len(history.records)
