@@ -53,8 +53,8 @@ def test_every_progress_bar_is_off_when_stderr_is_not_a_terminal():
 
 def _fit(verbose: int):
     x = np.random.default_rng(0).random((60, 5), dtype=np.float32)
-    return fit(DAE(5, 3), DenoisingObjective(Masking(0.25)), x, x[:20],
-               TrainConfig(epochs=2, batch_size=10, verbose=verbose, device="cpu"))
+    return fit(DAE(5, 3), DenoisingObjective(Masking(0.25)), x,
+               TrainConfig(epochs=2, batch_size=10, verbose=verbose, device="cpu"), valid=x[:20])
 
 
 @pytest.mark.parametrize("stream,bar", [(io.StringIO, False), (_Terminal, True)])

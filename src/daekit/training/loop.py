@@ -126,6 +126,8 @@ def fit(
     A NaN or infinite loss raises :class:`NonFiniteLossError` naming the epoch and step; no
     checkpoint of it is written and ``model`` is left with the weights of the last good checkpoint.
     """
+    if config is not None and not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__} (validation data goes in valid=)")
     config = config or TrainConfig()
     if run is not None and run_dir is not None:
         raise TypeError("fit: give run or run_dir, not both")
