@@ -15,7 +15,7 @@ from ..precision import PRECISIONS
 from ..distributed import SINGLE
 from ..train import DenoisingObjective, TrainConfig, fit
 from ..utils import check_choice, check_fraction, check_positive, check_positive_int, resolve_device
-from ._common import batched_numpy, seed_from_random_state, validation_split
+from ._common import batched_numpy, one_thread_in_joblib_workers, seed_from_random_state, validation_split
 
 __all__ = ["DenoisingAutoencoder"]
 
@@ -193,6 +193,7 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
         return np.array(X, dtype=np.float32, copy=True)
 
+    @one_thread_in_joblib_workers
     def fit(self, X, y=None):
         """Train on X (n_samples, n_features) for ``max_epochs`` epochs (or until early stop)."""
         self._validate_params()
@@ -202,6 +203,7 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         self._train(X, self.max_epochs, seed, allow_validation=True)
         return self
 
+    @one_thread_in_joblib_workers
     def partial_fit(self, X, y=None):
         """One epoch over X; creates the model on the first call (no validation split)."""
         first = not hasattr(self, "model_")
