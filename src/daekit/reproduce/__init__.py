@@ -34,6 +34,13 @@ than mixed in). Each grid point of an unfinished cell is cached too
 resumes at the next grid point. The
 table (``OUT/table.md``, ``OUT/table.png``) is assembled from all the cells in ``OUT`` (see
 :func:`assemble_table`), so it can combine runs made at different times.
+
+Execution: the grid is a flat set of tasks (:mod:`~daekit.reproduce.tasks`, one per SVM point or
+pretrained stack) run in process or on a Dask cluster (:mod:`~daekit.reproduce.executors`,
+``workers`` / ``scheduler``), each point claimed before it is computed
+(:mod:`~daekit.reproduce.claims`) so that no two workers or runs compute it; see
+:mod:`~daekit.reproduce.grid`. ``search="halving"`` replaces the full grid by successive halving
+(:mod:`~daekit.reproduce.halving`).
 """
 
 from __future__ import annotations
