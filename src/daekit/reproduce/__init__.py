@@ -237,7 +237,7 @@ def reproduce_vincent2010(
             report = run_grid(plans, executor, verbose=verbose, on_cell=on_cell)
         for (name, model), cell in report["cells"].items():
             result["cells"].setdefault(name, {})[model] = cell
-            result["computed"].append([name, model])
+            result["cached" if report["cell_status"][(name, model)] == "cached" else "computed"].append([name, model])
         for (name, model), failure in report["failed"].items():
             result["errors"].setdefault(name, {})[model] = failure
             result["failed"].append([name, model])

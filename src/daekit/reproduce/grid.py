@@ -90,7 +90,8 @@ def run_grid(plans: Sequence[Any], executor, *, verbose: int = 1, poll: float = 
     is tried again every ``poll`` seconds until its points are there (or its claim is stale).
     ``on_cell(cell, outcome)`` is called as each cell finishes or fails.
 
-    Returns ``cells`` (``{(dataset, model): cell}`` finished), ``failed``
+    Returns ``cells`` (``{(dataset, model): cell}`` finished; ``cell_status`` says which were
+    ``computed`` here and which ``cached``, written by another run meanwhile), ``failed``
     (``{(dataset, model): {"error", "errors"}}``), ``points`` (``computed`` / ``cached`` /
     ``failed``: point keys as ``dataset/model/key``), ``cpu_seconds`` (training time of the points
     and SVM refits computed by this call), ``dataset_seconds`` (the same per data set) and
@@ -100,7 +101,8 @@ def run_grid(plans: Sequence[Any], executor, *, verbose: int = 1, poll: float = 
 
     t0 = time.perf_counter()
     report: dict[str, Any] = {"cells": {}, "failed": {}, "points": {"computed": [], "cached": [], "failed": []},
-                              "cpu_seconds": 0.0, "dataset_seconds": {}}
+                              "cpu_seconds": 0.0, "dataset_seconds": {},
+                              "cell_status": {}}
     gens = [plan.stages() for plan in plans]
     stages: list[list] = [[] for _ in plans]
     outcomes: list[Any] = [None for _ in plans]
@@ -165,10 +167,12 @@ def _account(task, outcome: dict[str, Any], report: dict[str, Any], bar, verbose
         if status == "failed":
             report["failed"][(cell.dataset, cell.model)] = {"error": outcome.get("error"),
                                                             "errors": outcome.get("errors", {})}
-            bar.write(f"  {task.label()}: FAILED ({outcome.get('error')})")
+            if verbose:
+                bar.write(f"  {task.label()}: FAILED ({outcome.get('error')})")
         else:
             c = outcome["cell"]
             report["cells"][(cell.dataset, cell.model)] = c
+            report["cell_status"][(cell.dataset, cell.model)] = status  # cached: another run wrote it
             if status == "computed":
                 _spent(report, cell.dataset, c.get("refit", {}).get("seconds", 0.0))
             if verbose:
@@ -187,7 +191,7 @@ def _account(task, outcome: dict[str, Any], report: dict[str, Any], bar, verbose
         _spent(report, cell.dataset, sum(r["seconds"] for r, f in zip(outcome["records"], fresh) if f))
     bar.update(len(keys))
     bar.set_postfix_str(_cpu_text(report["cpu_seconds"]), refresh=False)
-    if status == "failed":
+    if status == "failed" and verbose:
         bar.write(f"  {task.label()}: FAILED ({outcome['error']})")
     elif verbose and status == "computed":
         valid = ", ".join(f"{100 * r['valid_error']:.2f}%" for r in outcome["records"])
