@@ -147,8 +147,9 @@ def reproduce_vincent2010(
     dict with ``computed``, ``cached`` and ``failed`` (lists of ``[dataset, model]``), ``cells``
     (``{dataset: {model: cell}}`` of this call), ``errors`` (``{dataset: {model: error}}`` of the
     failed cells), ``points`` (grid points ``computed`` / ``cached`` / ``failed`` by this call),
-    ``seconds`` (training seconds computed per data set, this call), ``cpu_seconds``,
-    ``wall_seconds``, ``table_md`` and ``table_png`` (paths).
+    ``seconds`` (training seconds computed per data set, this call), ``cpu_seconds`` (their sum),
+    ``task_cpu_seconds`` (the process CPU time of the tasks computed), ``wall_seconds``,
+    ``table_md`` and ``table_png`` (paths).
 
     A finished cell whose stored settings differ from the requested ones raises ``ValueError``
     (use ``force=True`` or another ``out``) rather than mixing settings silently; so does adding a
@@ -243,10 +244,12 @@ def reproduce_vincent2010(
             result["failed"].append([name, model])
         result["seconds"] = report["dataset_seconds"]
         result["points"], result["cpu_seconds"] = report["points"], report["cpu_seconds"]
+        result["task_cpu_seconds"] = report["task_cpu_seconds"]
         result["wall_seconds"] = report["wall_seconds"]
     else:
         result["points"], result["cpu_seconds"], result["wall_seconds"] = (
             {"computed": [], "cached": [], "failed": []}, 0.0, 0.0)
+        result["task_cpu_seconds"] = 0.0
     md, png = assemble_table(out)
     result["table_md"], result["table_png"] = str(md), str(png)
     return result

@@ -94,15 +94,16 @@ def run_grid(plans: Sequence[Any], executor, *, verbose: int = 1, poll: float = 
     ``computed`` here and which ``cached``, written by another run meanwhile), ``failed``
     (``{(dataset, model): {"error", "errors"}}``), ``points`` (``computed`` / ``cached`` /
     ``failed``: point keys as ``dataset/model/key``), ``cpu_seconds`` (training time of the points
-    and SVM refits computed by this call), ``dataset_seconds`` (the same per data set) and
-    ``wall_seconds``.
+    and SVM refits computed by this call, timed by the clock), ``dataset_seconds`` (the same per
+    data set), ``task_cpu_seconds`` (the process CPU time of the tasks computed: what they cost
+    whatever else runs on the machine) and ``wall_seconds``.
     """
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
     report: dict[str, Any] = {"cells": {}, "failed": {}, "points": {"computed": [], "cached": [], "failed": []},
                               "cpu_seconds": 0.0, "dataset_seconds": {},
-                              "cell_status": {}}
+                              "cell_status": {}, "task_cpu_seconds": 0.0}
     gens = [plan.stages() for plan in plans]
     stages: list[list] = [[] for _ in plans]
     outcomes: list[Any] = [None for _ in plans]
@@ -163,6 +164,7 @@ def _account(task, outcome: dict[str, Any], report: dict[str, Any], bar, verbose
     cell = task.cell
     where = f"{cell.dataset}/{cell.model}"
     status = outcome["status"]
+    report["task_cpu_seconds"] += outcome.get("cpu_seconds", 0.0)
     if isinstance(task, CellTask):
         if status == "failed":
             report["failed"][(cell.dataset, cell.model)] = {"error": outcome.get("error"),

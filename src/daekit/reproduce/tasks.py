@@ -7,7 +7,8 @@ that two workers or two runs never compute one point. A :class:`CellTask` assemb
 its cached points (selection on validation; the SVM's refit) and writes it. Both load the data
 themselves (once per process), seed everything from the budget, and return small outcome
 dicts: ``status`` is ``"computed"``, ``"cached"``, ``"busy"`` (claimed by a live process
-elsewhere: try again later) or ``"failed"`` (with ``error``).
+elsewhere: try again later) or ``"failed"`` (with ``error``); a ``"computed"`` one also has
+``cpu_seconds``, the process CPU time of the computation (one thread: its cost, whatever the load).
 """
 
 from __future__ import annotations
@@ -178,13 +179,16 @@ def run_point(task: PointTask, verbose: int = 0) -> dict[str, Any]:
             if finished is not None and (records := _records_of_finished_cell(task, finished)) is not None:
                 return {**outcome, "status": "cached", "records": records}
             fresh = [cache.get(k) is None for k in task.keys()]
+            cpu = time.process_time()
             records = _compute(task, data, cache, verbose)
+            cpu = time.process_time() - cpu
         if not any(fresh):
             return {**outcome, "status": "cached", "records": records}
         for key in task.keys():
             (task.cell.folder / f"{key}.error.json").unlink(missing_ok=True)
         return {**outcome, "status": "computed", "records": records, "fresh": fresh,
-                "keys": [k for k, f in zip(task.keys(), fresh) if f], "wall_seconds": time.perf_counter() - t0}
+                "keys": [k for k, f in zip(task.keys(), fresh) if f], "wall_seconds": time.perf_counter() - t0,
+                "cpu_seconds": cpu}
     except Exception as exc:  # recorded for the table; the rest of the grid goes on
         error = f"{type(exc).__name__}: {exc}"
         with contextlib.suppress(OSError):
@@ -251,12 +255,13 @@ def run_cell_task(task: CellTask, verbose: int = 0) -> dict[str, Any]:
         with claim, thread_limit(cell.threads):
             if (finished := cell.finished()) is not None:  # written by the last claimant meanwhile
                 return {**outcome, "status": "cached", "cell": finished}
+            cpu = time.process_time()
             if cell.model == "SVMrbf":
                 body = {**select_svm(data, final, verbose), "trials": trials}
             else:
                 body = {**select_network(cell.model, data.name, final), "trials": trials}
             result = store_cell(cell.out, make_cell(data, cell.model, cell.budget, cell.settings(), body,
                                                     time.perf_counter() - t0))
-        return {**outcome, "status": "computed", "cell": result}
+        return {**outcome, "status": "computed", "cell": result, "cpu_seconds": time.process_time() - cpu}
     except Exception as exc:
         return {**outcome, "status": "failed", "error": f"{type(exc).__name__}: {exc}", "errors": {}}
