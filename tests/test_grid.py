@@ -185,6 +185,7 @@ def test_halving_selects_on_validation_and_spends_less(tmp_path, root):
     assert rungs == [(6, 0.25), (3, 0.5), (2, 1.0)]
     assert [sum(t.get("resource", 1.0) == r for t in cell["trials"]) for _, r in rungs] == [6, 3, 2]
     final = [t for t in cell["trials"] if "resource" not in t]
+    assert all(t["test_error"] is None for t in cell["trials"] if "resource" in t)  # early rungs: validation only
     assert cell["valid_error"] == min(t["valid_error"] for t in final)
     # the last rung's points are the full grid's points, computed the same way
     full = {json.dumps(t["params"], sort_keys=True): t for t in grid["cells"]["rectangles"]["SdA-3"]["trials"]}

@@ -6,7 +6,8 @@ With n grid points and reduction ``factor`` η, the search has R = 1 + ⌊log_η
 last rung: the budget itself) and keeps the ⌈1/η⌉ of them with the lowest validation error
 (ties: validation cross-entropy, then grid order) for the next. The budget's fraction scales
 the networks' pretraining epochs, fine-tuning epoch cap and patience, and the number of
-examples each SVM of the grid is fitted on. Selection uses the validation set only; the cell
+examples each SVM of the grid is fitted on. Selection uses the validation set only (the early
+rungs' networks are not evaluated on the test set at all); the cell
 reports the test error of the candidate selected at the last rung — computed exactly as the
 full grid computes that point (same key, same seed), so the two searches can be compared point
 for point — and its trials hold every rung's points (``resource`` < 1 on the early ones), so

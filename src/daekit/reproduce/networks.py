@@ -51,7 +51,7 @@ def _pretrained_network(model: str, data: ReproData, budget: Budget, config, rbm
     return StackedNetwork.from_pretrained(encoders, data.n_classes), seconds
 
 
-def _finetuned_record(base, data: ReproData, config) -> dict[str, Any]:
+def _finetuned_record(base, data: ReproData, config, test: bool = True) -> dict[str, Any]:
     """Fine-tune a copy of the pretrained ``base`` with ``config`` and evaluate it. A learning
     rate that drives the loss to NaN/inf gives a record marked ``diverged`` with validation error
     1 (it can never be selected), instead of ending the whole grid."""
@@ -78,12 +78,14 @@ def _finetuned_record(base, data: ReproData, config) -> dict[str, Any]:
     network.eval()
     # the test error of every grid point is recorded for inspection; selection uses the
     # validation error only
-    return {**evaluate_network(network, data), "best_epoch": history.best_epoch,
+    return {**evaluate_network(network, data, test), "best_epoch": history.best_epoch,
             "finetune_epochs_run": len(history.records), "stopped_early": bool(history.stopped_early),
             "finetune_seconds": seconds}
 
 
-def evaluate_network(network, data: ReproData) -> dict[str, float]:
+def evaluate_network(network, data: ReproData, test: bool = True) -> dict[str, float | None]:
+    """Validation error and cross-entropy, and (``test``) the test error with its 95% interval;
+    successive halving's early rungs skip the test set, which selection never reads."""
     import torch
 
     from ..stacked import _predict, classification_metrics
@@ -93,7 +95,7 @@ def evaluate_network(network, data: ReproData) -> dict[str, float]:
         # one pass over validation gives the error and the cross-entropy that breaks grid ties
         valid = classification_metrics(network, (torch.as_tensor(data.x_valid, device=device),
                                                  torch.as_tensor(data.y_valid, device=device)))
-        test_error, half = errors(data.y_test, _predict(network, data.x_test, device))
+        test_error, half = errors(data.y_test, _predict(network, data.x_test, device)) if test else (None, None)
     return {"valid_error": valid["score"], "valid_loss": valid["loss"], "test_error": test_error, "test_ci95": half}
 
 
@@ -132,7 +134,7 @@ def stack_records(model: str, data: ReproData, budget: Budget, stack: dict[str, 
             shared = base is not None
             if base is None:
                 base, pretrain_seconds = _pretrained_network(model, data, budget, config, value)
-            result = _finetuned_record(base, data, config)
+            result = _finetuned_record(base, data, config, test=resource == 1.0)
             finetune_seconds = result.pop("finetune_seconds")
             # the first fine-tuning of a stack carries its pretraining time, so the
             # seconds of the records add up to the work done
