@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-__all__ = ["seed_from_random_state", "validation_split", "batched_numpy"]
+__all__ = ["seed_from_random_state", "validation_split", "batched_numpy", "one_thread_in_joblib_workers"]
 
 
 def seed_from_random_state(random_state) -> int:
@@ -48,3 +49,34 @@ def batched_numpy(fn: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray, dev
             xb = torch.tensor(X[start:start + batch_size], device=device, dtype=dtype)
             outs.append(fn(xb).cpu().numpy())
     return np.concatenate(outs) if outs else np.empty((0,), dtype=np.float32)
+
+
+def in_joblib_worker() -> bool:
+    """Whether this code runs inside a joblib worker (``Parallel(n_jobs=k)``, hence
+    ``GridSearchCV(n_jobs=k)``): joblib runs its tasks under a nested backend (nesting level ≥ 1),
+    in process and thread workers alike; ``n_jobs=1`` runs them at level 0."""
+    try:
+        from joblib.parallel import get_active_backend
+    except ImportError:
+        return False
+    backend, _ = get_active_backend()
+    return getattr(backend, "nesting_level", 0) > 0
+
+
+def one_thread_in_joblib_workers(method: Callable) -> Callable:
+    """Run ``method`` with one torch thread when called inside a joblib worker, so that k parallel
+    fits use k cores rather than k × (threads per fit); the calling thread's setting is restored
+    when it returns. Outside joblib, torch's setting is left alone. (With OpenMP, a thread that
+    sets its thread count keeps its own, so concurrent fits in joblib's thread workers do not
+    undo each other's limit.)"""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        if not in_joblib_worker():
+            return method(*args, **kwargs)
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return method(*args, **kwargs)
+        finally:
+            torch.set_num_threads(previous)
+    return wrapper

@@ -19,7 +19,7 @@ from ..training.loop import fit
 from ..utils.runtime import resolve_device
 from ..utils.validation import check_choice, check_fraction, check_positive, check_positive_int
 from ..datasets.split import Split
-from ._common import batched_numpy, seed_from_random_state, validation_split
+from ._common import batched_numpy, one_thread_in_joblib_workers, seed_from_random_state, validation_split
 
 __all__ = ["DenoisingAutoencoder", "RUN_CONFIG_FIELDS", "ESTIMATOR_ONLY"]
 
@@ -225,6 +225,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
         return np.array(X, dtype=np.float32, copy=True)
 
+    @one_thread_in_joblib_workers
     def fit(self, X, y=None):
         """Train on X (n_samples, n_features) for ``max_epochs`` epochs (or until early stop)."""
         self._validate_params()
@@ -234,6 +235,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self._train(X, self.max_epochs, seed, allow_validation=True)
         return self
 
+    @one_thread_in_joblib_workers
     def partial_fit(self, X, y=None):
         """One epoch over X; creates the model on the first call (no validation split)."""
         first = not hasattr(self, "model_")

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..stacked import StackedConfig, train_stacked
 from ..training.distributed import SINGLE
 from ..utils.validation import check_fraction
-from ._common import seed_from_random_state
+from ._common import one_thread_in_joblib_workers, seed_from_random_state
 
 __all__ = ["StackedDenoisingAutoencoderClassifier", "RUN_CONFIG_FIELDS", "ESTIMATOR_ONLY"]
 
@@ -43,7 +43,8 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
     stacked ordinary autoencoders (SAA); ``pretrain=False`` the same network from random init.
 
     The estimator is single-process: it trains with one PyTorch process on ``device`` and leaves
-    global state (such as ``torch.set_num_threads``) alone.
+    global state (such as ``torch.set_num_threads``) alone, except inside joblib workers
+    (``GridSearchCV(n_jobs=k)``), where each fit uses one torch thread.
 
     Defaults: the values the paper-budget model selection of SdA-3 (``daekit reproduce``, budget
     "paper": widths {500, 1000}, ν ∈ {0.1, 0.25, 0.4}, {15, 30} pretraining epochs, fine-tuning lr
@@ -220,6 +221,7 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         x_train, x_valid, y_train, y_valid = parts
         return x_train, y_train, x_valid, y_valid
 
+    @one_thread_in_joblib_workers
     def fit(self, X, y):
         """Pretrain layer by layer on ``X``, then fine-tune on ``(X, y)``.
 

@@ -9,33 +9,56 @@ import numpy as np
 
 from .budget import Budget
 from .data import ReproData, subsample
-from .trials import TrialCache, errors, log, selection_key, trial_key
+from .trials import TrialCache, errors, log, point_key, selection_key
 
 
-def run_svm(data: ReproData, budget: Budget, cache: TrialCache, verbose: int) -> dict[str, Any]:
-    from sklearn.svm import SVC
+def svm_points(budget: Budget) -> list[dict[str, float]]:
+    """The grid points of SVMrbf, in grid order: ``{"C", "gamma_factor"}``."""
+    return [{"C": c, "gamma_factor": g} for c in budget.svm_C for g in budget.svm_gamma]
 
+
+def _grid_fit_set(data: ReproData, budget: Budget, resource: float) -> tuple[np.ndarray, np.ndarray]:
+    """The examples every SVM of the grid is fitted on: the training set capped at
+    ``svm_grid_max_train``, then (``resource`` < 1, successive halving's early rungs) a seeded
+    subset of that fraction of it (at least 2 examples per class present)."""
     x, y = data.x_train, data.y_train
     if budget.svm_grid_max_train is not None and len(x) > budget.svm_grid_max_train:
         x, y = subsample(x, y, budget.svm_grid_max_train, np.random.default_rng([budget.seed, 20101]))
-    scale = 1.0 / (data.x_train.shape[1] * float(data.x_train.var()) or 1.0)
-    trials = []
-    for c in budget.svm_C:
-        for g in budget.svm_gamma:
-            params = {"C": c, "gamma_factor": g}
-            key = trial_key(params)
-            record = cache.get(key)
-            if record is None:
-                t0 = time.perf_counter()
-                svm = SVC(C=c, gamma=g * scale, kernel="rbf", cache_size=1000).fit(x, y)
-                valid_error, _ = errors(data.y_valid, svm.predict(data.x_valid))
-                record = {"params": {**params, "gamma": g * scale}, "valid_error": valid_error,
-                          "n_support": int(svm.support_.size), "n_fit": len(x),
-                          "seconds": time.perf_counter() - t0}
-                cache.put(key, record)
-            log(verbose, f"    SVMrbf C={c:g} γ={g:g}·scale: valid {100 * record['valid_error']:.2f}% "
-                          f"({record['seconds']:.1f}s)")
-            trials.append(record)
+    if resource != 1.0:
+        n = max(2 * len(np.unique(y)), int(np.ceil(resource * len(x))))
+        x, y = subsample(x, y, n, np.random.default_rng([budget.seed, 20102]))
+    return x, y
+
+
+def svm_record(data: ReproData, budget: Budget, params: dict[str, float], cache: TrialCache, verbose: int,
+               resource: float = 1.0) -> dict[str, Any]:
+    """One grid point (C, γ factor): from ``cache``, or fitted on the grid's fit set and scored on
+    validation, then put there. A pure function of its arguments."""
+    from sklearn.svm import SVC
+
+    key = point_key(params, resource)
+    record = cache.get(key)
+    if record is None:
+        x, y = _grid_fit_set(data, budget, resource)
+        scale = 1.0 / (data.x_train.shape[1] * float(data.x_train.var()) or 1.0)
+        t0 = time.perf_counter()
+        svm = SVC(C=params["C"], gamma=params["gamma_factor"] * scale, kernel="rbf", cache_size=1000).fit(x, y)
+        valid_error, _ = errors(data.y_valid, svm.predict(data.x_valid))
+        record = {"params": {**params, "gamma": params["gamma_factor"] * scale}, "valid_error": valid_error,
+                  "n_support": int(svm.support_.size), "n_fit": len(x), "seconds": time.perf_counter() - t0}
+        if resource != 1.0:
+            record["resource"] = resource
+        cache.put(key, record)
+    log(verbose, f"    SVMrbf C={params['C']:g} γ={params['gamma_factor']:g}·scale: valid "
+                  f"{100 * record['valid_error']:.2f}% ({record['seconds']:.1f}s)")
+    return record
+
+
+def select_svm(data: ReproData, trials: list[dict[str, Any]], verbose: int) -> dict[str, Any]:
+    """The body of the SVMrbf cell: the grid point of lowest validation error among ``trials``,
+    refitted on training + validation and evaluated on the test set."""
+    from sklearn.svm import SVC
+
     best = min(trials, key=selection_key)
     t0 = time.perf_counter()
     x_fit = np.concatenate([data.x_train, data.x_valid])
@@ -49,3 +72,8 @@ def run_svm(data: ReproData, budget: Budget, cache: TrialCache, verbose: int) ->
             "test_ci95": half, "trials": trials, "refit": {"n_fit": len(x_fit), "n_support": int(svm.support_.size),
                                                            "seconds": refit_seconds},
             "noise": None}
+
+
+def run_svm(data: ReproData, budget: Budget, cache: TrialCache, verbose: int) -> dict[str, Any]:
+    trials = [svm_record(data, budget, params, cache, verbose) for params in svm_points(budget)]
+    return select_svm(data, trials, verbose)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..metrics import error_interval
 from .budget import BUDGETS
-from .cells import read_cells
+from .cells import read_cells, read_failures
 from .published import DATASET_LABELS, DATASETS, MODELS, PAPER_TEST_SIZES, PUBLISHED
 
 
@@ -39,7 +39,17 @@ def selected(cell: dict[str, Any]) -> str:
     return text + (f", fine-tune lr={s['finetune_lr']:g}" if "finetune_lr" in s else "")
 
 
-def _markdown(cells: dict[str, dict[str, dict[str, Any]]]) -> str:
+def _ours(cell: dict[str, Any] | None, failure: dict[str, Any] | None, model: str) -> str:
+    if cell is not None:
+        return f"{pct(cell['test_error'])} ±{pct(cell['test_ci95'])}" + (_nu(cell.get("noise")) if model == "SdA-3" else "")
+    if failure is not None:
+        return f"**failed** ({failure['n_failed']} of {failure['n_points']} points)"
+    return "—"
+
+
+def _markdown(cells: dict[str, dict[str, dict[str, Any]]],
+              failures: dict[str, dict[str, dict[str, Any]]] | None = None) -> str:
+    failures = failures or {}
     budgets = sorted({c["budget"] for row in cells.values() for c in row.values()})
     lines = [
         "# Vincent et al. (2010), Table 3 — reproduced with daekit",
@@ -47,22 +57,20 @@ def _markdown(cells: dict[str, dict[str, dict[str, Any]]]) -> str:
         "Test error (%) with 95% intervals (±1.96·√(p(1−p)/n)). *paper*: published (JMLR 2010 Table 3; "
         "convex: ICML 2008 Table 1; intervals from the papers' test sizes, 50 000 or 10 000 for MNIST). "
         "*ours*: this reproduction, hyperparameters chosen on the validation set. For SdA-3 the masking "
-        "noise ν chosen on validation is in parentheses. — : not run yet.",
+        "noise ν chosen on validation is in parentheses. — : not run yet. **failed**: some grid points "
+        "raised (their errors: `cells/NAME/MODEL.failed.json`; a re-run retries them).",
         "",
         "| Dataset | SVMrbf paper | SVMrbf ours | SAA-3 paper | SAA-3 ours | DBN-3 paper | DBN-3 ours "
         "| SdA-3 paper (ν) | SdA-3 ours (ν) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for dataset in DATASETS:
-        if dataset not in cells:
+        if dataset not in cells and dataset not in failures:
             continue
         row = [DATASET_LABELS[dataset] + (" (full)" if dataset == "mnist" else "")]
         for model in MODELS:
             row.append(_published_cell(dataset, model))
-            cell = cells[dataset].get(model)
-            row.append("—" if cell is None else
-                       f"{pct(cell['test_error'])} ±{pct(cell['test_ci95'])}"
-                       + (_nu(cell.get("noise")) if model == "SdA-3" else ""))
+            row.append(_ours(cells.get(dataset, {}).get(model), failures.get(dataset, {}).get(model), model))
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", "## Selected hyperparameters and cost", "",
               "| Dataset | budget | train / valid / test | SVMrbf | SAA-3 | DBN-3 | SdA-3 | seconds |",
@@ -120,5 +128,5 @@ def assemble_table(out: str | os.PathLike, png: str | os.PathLike | None = None)
     out.mkdir(parents=True, exist_ok=True)
     cells = read_cells(out)
     md = out / "table.md"
-    atomic_write_bytes(md, _markdown(cells).encode())
+    atomic_write_bytes(md, _markdown(cells, read_failures(out)).encode())
     return md, _plot(cells, Path(png) if png is not None else out / "table.png")

@@ -26,6 +26,12 @@ def trial_key(params: dict[str, Any]) -> str:
     return "-".join(f"{k}{v:g}" if isinstance(v, float) else f"{k}{v}" for k, v in params.items())
 
 
+def point_key(params: dict[str, Any], resource: float = 1.0) -> str:
+    """The cache key of a grid point: its parameters, and the fraction of the budget it was
+    trained with when below 1 (successive halving's early rungs)."""
+    return trial_key(params) + ("" if resource == 1.0 else f"-r{resource:.6g}")
+
+
 class TrialCache:
     """Finished grid points of one unfinished cell, in ``OUT/cells/NAME/MODEL.trials/``.
 
