@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 # Use the shared copy of MNIST beside the checkout when DAEKIT_DATA is not set.
 export DAEKIT_DATA ?= $(if $(wildcard ../shared/data/mnist),$(abspath ../shared/data),)
 
-.PHONY: demo test bench install clean
+.PHONY: demo test lint bench install clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,14 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/daekit demo --out runs/demo
 
-test: $(VENV)/.installed
+# The architecture is checked, not hoped: lint and format (ruff), types (mypy), import contracts (import-linter).
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: lint
 	$(PY) -m pytest -n 2 -q
 
 bench: $(VENV)/.installed

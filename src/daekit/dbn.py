@@ -51,7 +51,7 @@ from torch import nn
 from .models.rbm import RBM, RBMConfig, as_unit_interval
 from .rbm_training import train_rbm
 from .models.stacked import StackedNetwork
-from .stacked import StackedConfig, _labels, finetune
+from .stacked import StackedConfig, finetune, label_tensor
 from .training.config import History
 from .utils.runtime import resolve_device
 from .utils.validation import check_choice, check_positive, check_positive_int
@@ -211,7 +211,7 @@ def train_dbn(
     _rbm_options(rbm, rbm_options)
     device = resolve_device(config.device)
     x_np = as_unit_interval(x, "x")
-    y_t = _labels(y)
+    y_t = label_tensor(y)
     if len(x_np) != len(y_t):
         raise ValueError(f"x and y must have the same length, got {len(x_np)} and {len(y_t)}")
     n_classes = int(y_t.max()) + 1 if n_classes is None else check_positive_int(n_classes, "n_classes")
@@ -222,7 +222,7 @@ def train_dbn(
         xv = as_unit_interval(x_valid, "x_valid")
         if xv.shape[1] != x_np.shape[1]:
             raise ValueError(f"x_valid has {xv.shape[1]} features, x has {x_np.shape[1]}")
-        valid = (torch.from_numpy(xv).to(device), _labels(y_valid).to(device))
+        valid = (torch.from_numpy(xv).to(device), label_tensor(y_valid).to(device))
     if config.pretrain and config.pretrain_epochs > 0:
         rbms, seconds = pretrain_rbms(x_np, config.hidden_layer_sizes, epochs=config.pretrain_epochs,
                                       learning_rate=rbm_learning_rate, batch_size=rbm_batch_size,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..runs import DAERunConfig, train_dae_run
+from ..runs.dae import DAERunConfig, train_dae_run
 from ._args import print_result
 
 DEMO_MNIST = DAERunConfig(data="mnist", hidden=500, corruption="masking:0.25", epochs=8, batch_size=20, lr=0.1)

@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(settings["threads"])
     from ..datasets import DatasetError, DatasetNotFoundError
-    from ..stacked import load_splits, run_stacked
+    from ..runs.stacked import load_splits, run_stacked
 
     try:
         splits = load_splits(settings["data"], settings["train_size"], settings["valid_size"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 
-from ..runs import DAERunConfig, train_dae_run
+from ..runs.dae import DAERunConfig, train_dae_run
 from ._args import add_nproc_flag, launch_with_torchrun, positive_float, positive_int, print_result
 
 

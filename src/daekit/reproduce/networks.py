@@ -89,14 +89,14 @@ def evaluate_network(network, data: ReproData, test: bool = True) -> dict[str, f
     successive halving's early rungs skip the test set, which selection never reads."""
     import torch
 
-    from ..stacked import _predict, classification_metrics
+    from ..stacked import classification_metrics, predict_classes
 
     device = next(network.parameters()).device
     with torch.no_grad():
         # one pass over validation gives the error and the cross-entropy that breaks grid ties
         valid = classification_metrics(network, (torch.as_tensor(data.x_valid, device=device),
                                                  torch.as_tensor(data.y_valid, device=device)))
-        test_error, half = errors(data.y_test, _predict(network, data.x_test, device)) if test else (None, None)
+        test_error, half = errors(data.y_test, predict_classes(network, data.x_test, device)) if test else (None, None)
     return {"valid_error": valid["score"], "valid_loss": valid["loss"], "test_error": test_error, "test_ci95": half}
 
 

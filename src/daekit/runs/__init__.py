@@ -1,7 +1,8 @@
-"""Run folders and the runs of the commands that write them (:class:`RunFolder`, the DAE run of
-``daekit train``/``demo``, the score-matching run of ``daekit score train``)."""
+"""Run folders and the runs of the commands that write them.
 
-from .dae import DAERunConfig, train_dae_run
-from .folder import RunFolder, RunFolderInUseError, check_resume
-
-__all__ = ["RunFolder", "RunFolderInUseError", "check_resume", "DAERunConfig", "train_dae_run"]
+* :mod:`~daekit.runs.folder` — :class:`RunFolder`: config, metrics, checkpoints, figures, the lock
+  against two writers and the one resume rule (:func:`check_resume`).
+* :mod:`~daekit.runs.dae` — the DAE run of ``daekit train`` and ``daekit demo``.
+* :mod:`~daekit.runs.stacked` — the stacked run of ``daekit sda``.
+* :mod:`~daekit.runs.score` — the score-matching run of ``daekit score train``.
+"""

@@ -19,10 +19,9 @@ the next layer is recomputed from the restored weights (deterministic).
 
 from __future__ import annotations
 
-from .classification import _predict, classification_error_metric, classification_metrics
+from .classification import classification_error_metric, classification_metrics, predict_classes
 from .config import CORRUPTION_KINDS, StackedConfig, layer_corruption
-from .pipeline import StackedResult, _labels, encode_dataset, finetune, pretrain_layers, train_stacked
-from .runs import DataSplits, load_splits, run_stacked
+from .pipeline import StackedResult, encode_dataset, finetune, label_tensor, pretrain_layers, train_stacked
 
 __all__ = [
     "CORRUPTION_KINDS",
@@ -35,7 +34,6 @@ __all__ = [
     "pretrain_layers",
     "finetune",
     "train_stacked",
-    "DataSplits",
-    "load_splits",
-    "run_stacked",
+    "label_tensor",
+    "predict_classes",
 ]

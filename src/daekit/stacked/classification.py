@@ -29,7 +29,7 @@ def classification_metrics(model: nn.Module, data: tuple[Tensor, ...], chunk_siz
     return {"score": errors / max(len(x), 1), "loss": loss / max(len(x), 1)}
 
 
-def _predict(network: nn.Module, x: np.ndarray, device: torch.device, chunk_size: int = 4096) -> np.ndarray:
+def predict_classes(network: nn.Module, x: np.ndarray, device: torch.device, chunk_size: int = 4096) -> np.ndarray:
     network.eval()
     with torch.no_grad():
         return torch.cat([network(torch.as_tensor(x[i:i + chunk_size], device=device)).argmax(1).cpu()

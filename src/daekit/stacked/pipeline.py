@@ -124,7 +124,7 @@ class StackedResult:
     phase_seconds: dict[str, float]
 
 
-def _labels(y: Any) -> Tensor:
+def label_tensor(y: Any) -> Tensor:
     t = y if isinstance(y, Tensor) else torch.as_tensor(np.asarray(y))
     if t.is_floating_point() or t.dim() != 1:
         raise ValueError(f"labels must be a 1-D integer array 0..n_classes-1, got dtype {t.dtype} shape {tuple(t.shape)}")
@@ -159,7 +159,7 @@ def train_stacked(
     device = resolve_device(config.device)
     (x_t,) = as_tensors(x, device)
     x_t = x_t.reshape(len(x_t), -1)
-    y_t = _labels(y).to(device)
+    y_t = label_tensor(y).to(device)
     if len(x_t) != len(y_t):
         raise ValueError(f"x and y must have the same length, got {len(x_t)} and {len(y_t)}")
     if len(x_t) == 0:
@@ -168,7 +168,7 @@ def train_stacked(
     valid = None
     if x_valid is not None:
         (xv,) = as_tensors(x_valid, device)
-        valid = (xv.reshape(len(xv), -1), _labels(y_valid).to(device))
+        valid = (xv.reshape(len(xv), -1), label_tensor(y_valid).to(device))
         if valid[0].shape[1] != x_t.shape[1]:
             raise ValueError(f"x_valid has {valid[0].shape[1]} features, x has {x_t.shape[1]}")
     if int(y_t.min()) < 0 or int(y_t.max()) >= n_classes:

@@ -12,13 +12,13 @@ import numpy as np
 from torch import nn
 
 from ..datasets.split import Split, hold_out
-from ..runs.folder import RunFolder
 from ..training.distributed import init_from_env
 from ..utils.runtime import peak_rss_mb, resolve_device
 from ..utils.validation import check_positive_int
-from .classification import _predict
-from .config import StackedConfig
-from .pipeline import train_stacked
+from ..stacked.classification import predict_classes
+from ..stacked.config import StackedConfig
+from ..stacked.pipeline import train_stacked
+from .folder import RunFolder
 
 
 #: Labelled training, validation and (optional) test arrays of one experiment.
@@ -126,7 +126,7 @@ def _train_and_report(config: StackedConfig, splits: Split, resolved: dict[str, 
     for part in ("train", "valid", "test"):
         x, y = getattr(splits, f"x_{part}"), getattr(splits, f"y_{part}")
         if x is not None and len(x):
-            error, half = classification_error(y, _predict(network, x, device, config.encode_chunk_size))
+            error, half = classification_error(y, predict_classes(network, x, device, config.encode_chunk_size))
             report[f"{part}_error"], report[f"{part}_error_ci95"] = error, half
     evaluate_seconds = time.perf_counter() - t0
     history = result.finetune_history
