@@ -150,11 +150,11 @@ def test_fit_in_bfloat16_trains_like_float32(optimizer, fused):
 
 
 def test_fit_warns_where_bfloat16_is_emulated(monkeypatch):
-    monkeypatch.setattr("daekit.training.loop.bfloat16_is_native", lambda device: False)
+    monkeypatch.setattr("daekit.training.precision.bfloat16_is_native", lambda device: False)
     with pytest.warns(RuntimeWarning, match="emulated"):
         fit(DAE(8, 4), DenoisingObjective(Masking(0.2)), torch.rand(20, 8),
             TrainConfig(epochs=1, batch_size=10, verbose=0, precision="bfloat16"))
-    monkeypatch.setattr("daekit.training.loop.bfloat16_is_native", lambda device: True)
+    monkeypatch.setattr("daekit.training.precision.bfloat16_is_native", lambda device: True)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         fit(DAE(8, 4), DenoisingObjective(Masking(0.2)), torch.rand(20, 8),

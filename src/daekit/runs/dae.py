@@ -27,7 +27,8 @@ from ..models.dae import DAE
 from ..training.distributed import init_from_env, rank_device
 from ..objectives.denoising import DenoisingObjective
 from ..training.config import NonFiniteLossError, TrainConfig
-from ..training.loop import evaluate_objective, fit
+from ..training.loop import fit
+from ..training.validation import evaluate_objective
 from ..numerics.precision import PRECISIONS
 from ..utils.runtime import peak_rss_mb, resolve_device
 from ..utils.validation import check_choice, check_positive_int

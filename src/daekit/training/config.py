@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -18,7 +17,8 @@ class NonFiniteLossError(FloatingPointError):
 
 @dataclass
 class TrainConfig:
-    """Settings of :func:`fit`; saved in every checkpoint."""
+    """Settings of :func:`fit`; saved in every checkpoint. The learning rate of each epoch is
+    :func:`daekit.training.schedules.lr_at`."""
 
     epochs: int = 15
     batch_size: int = 20
@@ -38,15 +38,6 @@ class TrainConfig:
     lr_schedule: str = "constant"
     lr_final_fraction: float = 0.01
     precision: str = "float32"
-
-    def lr_at(self, epoch: int) -> float:
-        """The learning rate of ``epoch`` (0-based): constant, or decayed from ``lr`` to
-        ``lr * lr_final_fraction`` at the last epoch, linearly or along a half cosine."""
-        if self.lr_schedule == "constant" or self.epochs <= 1:
-            return self.lr
-        t = epoch / (self.epochs - 1)
-        decay = 1 - t if self.lr_schedule == "linear" else 0.5 * (1 + math.cos(math.pi * t))
-        return self.lr * (self.lr_final_fraction + (1 - self.lr_final_fraction) * decay)
 
     def __post_init__(self) -> None:
         check_positive_int(self.epochs, "epochs", allow_zero=True)

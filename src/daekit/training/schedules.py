@@ -1,14 +1,16 @@
-"""Learning-rate schedules across training phases.
+"""Learning-rate schedules: within one phase and across training phases.
 
+:func:`lr_at` is the learning rate of one epoch of a phase, from ``TrainConfig.lr_schedule``:
+constant, or decayed linearly or along a half cosine from ``lr`` to ``lr * lr_final_fraction``.
 :func:`lr_phases` is the three-phase step decay of the score-matching runs (lr for half of the
 epochs, lr/5 for a quarter, lr/25 for the rest); :func:`fit_in_phases` trains through
 :func:`daekit.training.loop.fit` once per phase with a fresh Adam optimizer each phase, each phase
-checkpointed under its own name so a run folder resumes phase by phase. (Within one phase,
-``TrainConfig.lr_schedule`` gives constant, linear or cosine decay.)
+checkpointed under its own name so a run folder resumes phase by phase.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from torch import nn
@@ -19,7 +21,19 @@ from .config import TrainConfig
 if TYPE_CHECKING:
     from ..runs.folder import RunFolder
 
-__all__ = ["lr_phases", "fit_in_phases"]
+__all__ = ["lr_at", "lr_phases", "fit_in_phases"]
+
+
+def lr_at(config: TrainConfig, epoch: int) -> float:
+    """The learning rate of ``epoch`` (0-based) of a phase trained with ``config``: ``config.lr``
+    when ``lr_schedule="constant"`` (or a single epoch), else decayed from ``lr`` at the first epoch
+    to ``lr * lr_final_fraction`` at the last, linearly (``1 - t``) or along a half cosine
+    (``(1 + cos(pi t)) / 2``), ``t = epoch / (epochs - 1)``."""
+    if config.lr_schedule == "constant" or config.epochs <= 1:
+        return config.lr
+    t = epoch / (config.epochs - 1)
+    decay = 1 - t if config.lr_schedule == "linear" else 0.5 * (1 + math.cos(math.pi * t))
+    return config.lr * (config.lr_final_fraction + (1 - config.lr_final_fraction) * decay)
 
 
 def lr_phases(epochs: int, lr: float) -> list[tuple[str, int, float]]:
