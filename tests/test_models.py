@@ -95,7 +95,7 @@ def test_saved_model_files_follow_the_umask(tmp_path, umask, mode):
     finally:
         os.umask(old)
     files = sorted((tmp_path / "m").iterdir())
-    assert [f.name for f in files] == ["config.json", "model.safetensors"]
+    assert [f.name for f in files] == ["SHA256SUMS", "config.json", "model.safetensors"]
     assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {f.name: mode for f in files}
 
 

@@ -20,7 +20,8 @@ DAE_VALUES = {"data": ("digits", "digits"), "hidden": ("7", 7), "corruption": ("
               "momentum": ("0.5", 0.5), "tied": (None, False), "activation": ("tanh", "tanh"),
               "reconstruction": ("gaussian", "gaussian"), "valid_size": ("9", 9), "seed": ("5", 5),
               "device": ("cpu", "cpu"), "precision": ("bfloat16", "bfloat16"), "probe": (None, False),
-              "probe_size": ("33", 33), "verbose": ("0", 0), "keep_checkpoints": ("4", 4)}
+              "probe_size": ("33", 33), "verbose": ("0", 0), "keep_checkpoints": ("4", 4),
+              "early_stopping": ("", True)}
 SCORE_VALUES = {"data": ("25gaussians", "25gaussians"), "objective": ("ism", "ism"), "sigma": ("0.3", 0.3),
                 "epochs": ("3", 3), "seed": ("2", 2), "n_train": ("100", 100), "n_eval": ("50", 50),
                 "batch_size": ("64", 64), "lr": ("0.01", 0.01), "hidden": ("8,9", (8, 9)),
@@ -39,7 +40,8 @@ def subparser(*names):
 
 def flag_sets_field(parser, to_config, field, typed, value, base):
     flag = "--" + field.replace("_", "-")
-    argv = [*base, f"--no-{flag[2:]}" if typed is None else flag, *([] if typed is None else [typed])]
+    # typed None: a switch set by --no-NAME; typed "": a switch set by --NAME alone
+    argv = [*base, f"--no-{flag[2:]}" if typed is None else flag, *([] if typed in (None, "") else [typed])]
     args = parser.parse_args(argv)
     assert getattr(to_config(args), field) == value, (flag, getattr(to_config(args), field))
 

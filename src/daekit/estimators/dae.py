@@ -33,9 +33,10 @@ RUN_CONFIG_FIELDS = {
     "activation": "activation", "reconstruction": "reconstruction", "optimizer": "optimizer",
     "learning_rate": "lr", "momentum": "momentum", "batch_size": "batch_size", "max_epochs": "epochs",
     "random_state": "seed", "device": "device", "precision": "precision", "verbose": "verbose",
+    "early_stopping": "early_stopping",
 }
 #: Estimator parameters without a run setting (the run holds out the last ``valid_size`` rows).
-ESTIMATOR_ONLY = ("early_stopping", "validation_fraction", "patience")
+ESTIMATOR_ONLY = ("validation_fraction", "patience")
 
 
 class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
