@@ -70,6 +70,7 @@ class TrainConfig:
     lr_schedule: str = "constant"
     lr_final_fraction: float = 0.01
     precision: str = "float32"
+    max_minutes: float | None = None
 
     def lr_at(self, epoch: int) -> float:
         """The learning rate of ``epoch`` (0-based): constant, or decayed from ``lr`` to
@@ -98,6 +99,8 @@ class TrainConfig:
         check_choice(self.lr_schedule, "lr_schedule", ("constant", "linear", "cosine"))
         check_positive(self.lr_final_fraction, "lr_final_fraction", allow_zero=True)
         check_choice(self.precision, "precision", PRECISIONS)
+        if self.max_minutes is not None:
+            check_positive(self.max_minutes, "max_minutes")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -199,7 +202,10 @@ def evaluate_objective(model: nn.Module, objective: Objective, data: tuple[Tenso
 
 def _make_optimizer(params: Iterable[nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        params = list(params)
+        # the fused kernel (one pass over all parameters) exists for floating tensors on CPU and CUDA
+        fused = config.fused and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused or None)
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
@@ -264,6 +270,10 @@ def fit(
     hand-written steps from a per-step copy of the float32 weights; other objectives under
     :func:`torch.autocast`); parameters, updates and validation stay in float32
     (:mod:`daekit.precision`).
+
+    ``config.max_minutes`` is a wall-clock budget: the loop stops after the first step that ends
+    past it (that last, shortened epoch is recorded and checkpointed like the others). With
+    ``optimizer="adam"`` and ``config.fused``, Adam runs its fused kernel.
 
     With validation data the parameters of the best validation epoch are restored at the end.
     A NaN or infinite loss raises :class:`NonFiniteLossError`; no checkpoint of it is written.
@@ -333,6 +343,11 @@ def fit(
     bar = tqdm(total=config.epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch, desc=phase,
                unit="batch", disable=config.verbose < 1 or finished or not ctx.is_main, leave=False, mininterval=0.5)
     epoch = start_epoch
+    if config.max_minutes is not None and ctx.enabled:
+        raise ValueError("max_minutes is for single-process training (ranks would stop at different steps); "
+                         "give several ranks a number of epochs")
+    deadline = time.perf_counter() + 60 * config.max_minutes if config.max_minutes is not None else None
+    out_of_time = False
     while not finished:
         t0 = time.perf_counter()
         model.train()
@@ -366,6 +381,9 @@ def fit(
             if not ctx.enabled and (step + 1) % check_every == 0 and not torch.isfinite(total):
                 break  # (with several ranks the NaN reaches every rank through the all-reduce)
             bar.update(1)
+            if deadline is not None and time.perf_counter() >= deadline:
+                out_of_time = True
+                break
         if ctx.enabled:
             total = ctx.all_reduce_sum(torch.stack([total, torch.tensor(float(seen), device=device, dtype=total.dtype)]))
             total, seen = total[0], int(total[1])
@@ -399,7 +417,7 @@ def fit(
         history.records.append(record)
         epoch += 1
         history.stopped_early = config.early_stopping and bad_epochs >= config.patience and epoch < config.epochs
-        finished = epoch >= config.epochs or history.stopped_early
+        finished = epoch >= config.epochs or history.stopped_early or out_of_time
         if finished and best_state is not None:
             model.load_state_dict(best_state)
         if writes:

@@ -61,6 +61,16 @@ def _extent(density) -> tuple[float, float, float, float]:
     return (cx - half, cx + half, cy - half, cy + half)
 
 
+def _previous_run(out: Path, overwrite: bool) -> list[str]:
+    """The files of an earlier run in ``out`` (to be replaced); ValueError unless ``overwrite``."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a folder")
+    previous = [name for name in ("metrics.jsonl", "checkpoints", "result.json") if (out / name).exists()]
+    if previous and not overwrite:
+        raise ValueError(f"--out {out} already holds a run ({', '.join(previous)}); choose a new folder or pass --overwrite")
+    return previous
+
+
 def train_score_run(args: argparse.Namespace) -> dict[str, Any]:
     """Train as ``args`` say, write everything into ``args.out``; returns result.json's content."""
     import torch
@@ -89,11 +99,7 @@ def train_score_run(args: argparse.Namespace) -> dict[str, Any]:
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a folder")
-    previous = [name for name in ("metrics.jsonl", "checkpoints", "result.json") if (out / name).exists()]
-    if previous and not args.overwrite:
-        raise ValueError(f"--out {out} already holds a run ({', '.join(previous)}); choose a new folder or pass --overwrite")
+    previous = _previous_run(out, args.overwrite)
     device = resolve_device(args.device)
     hidden = tuple(args.hidden)
     if not hidden:
@@ -157,8 +163,37 @@ def train_score_run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def run_unet(args: argparse.Namespace) -> int:
+    """``daekit score train --data mnist --model unet``: an EDM-preconditioned U-Net denoiser
+    (:func:`daekit.edm_training.train_mnist_unet_run`)."""
+    from ..edm_training import train_mnist_unet_run
+
+    if args.data != "mnist":
+        raise ValueError(f"--model unet trains on images: use --data mnist (got {args.data!r})")
+    out = Path(args.out)
+    previous = _previous_run(out, args.overwrite)
+    for name in previous:
+        shutil.rmtree(out / name) if (out / name).is_dir() else (out / name).unlink()
+    result = train_mnist_unet_run(out, minutes=args.minutes, epochs=args.epochs, channels=args.channels,
+                                  channel_mult=args.channel_mult, blocks_per_level=args.blocks, batch_size=args.batch_size,
+                                  lr=args.lr, precision=args.precision, seed=args.seed,
+                                  n_train=min(args.n_train, 50_000), device=args.device, verbose=0 if args.quiet else 1)
+    if not args.quiet:
+        print(f"U-Net denoiser ({result['parameters']:,} parameters): {result['epochs_run']} epoch(s), "
+              f"{result['images_seen']:,} images in {result['train_seconds']:.0f} s; wrote {out}/")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """``daekit score train``: returns the exit code."""
+    unet = args.model == "unet"
+    args.n_train = args.n_train or (50_000 if unet else 20_000)
+    args.batch_size = args.batch_size or (128 if unet else 512)
+    args.lr = args.lr or (1e-3 if unet else 3e-3)
+    if unet:
+        return run_unet(args)
+    if args.data == "mnist":
+        raise ValueError("--data mnist needs --model unet (the MLP score networks train on the toy densities)")
     result = train_score_run(args)
     if not args.quiet:
         print(f"{result['data']}, sigma={result['sigma']:g}, {result['objective']}: relative Fisher divergence "
@@ -183,17 +218,23 @@ def add_parser(subparsers) -> None:
                        description="Train a score network on samples of a toy density and compare it with the exact "
                                    "smoothed score; writes config.json, metrics.jsonl, model/, result.json and "
                                    "score_field.png to --out.")
-    t.add_argument("--data", default="8gaussians", choices=sorted(TOY_DENSITIES), help="toy density (default %(default)s)")
+    t.add_argument("--data", default="8gaussians", choices=sorted(TOY_DENSITIES) + ["mnist"],
+                   help="toy density, or mnist for --model unet (default %(default)s)")
+    t.add_argument("--model", default="mlp", choices=["mlp", "unet"],
+                   help="mlp: a score network on a toy density (default); unet: an EDM-preconditioned U-Net "
+                        "denoiser on images")
     t.add_argument("--objective", default="dsm", choices=OBJECTIVES, help="training objective (default %(default)s)")
     t.add_argument("--sigma", type=positive_float, default=0.1, help="noise level σ of q_σ (default %(default)s)")
     t.add_argument("--epochs", type=positive_int, default=50, help="passes over --n-train samples (default %(default)s)")
     t.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
     t.add_argument("--seed", type=non_negative_int, default=0)
     t.add_argument("--quiet", action="store_true", help="no progress output")
-    t.add_argument("--n-train", type=positive_int, default=20000, help="training samples (default %(default)s)")
+    t.add_argument("--n-train", type=positive_int, default=None,
+                   help="training samples (default 20000; mnist: the first 50000 training images)")
     t.add_argument("--n-eval", type=positive_int, default=20000, help="fresh samples of q_σ for the metric")
-    t.add_argument("--batch-size", type=positive_int, default=512)
-    t.add_argument("--lr", type=positive_float, default=3e-3, help="Adam learning rate of the first phase")
+    t.add_argument("--batch-size", type=positive_int, default=None, help="default 512 (unet: 128)")
+    t.add_argument("--lr", type=positive_float, default=None,
+                   help="Adam learning rate (of the first phase; default 3e-3, unet: 1e-3 constant)")
     t.add_argument("--hidden", type=int_list, default=[128, 128], help="hidden widths (default 128,128)")
     t.add_argument("--activation", default="silu", choices=sorted(SCORE_ACTIVATIONS))
     t.add_argument("--fourier-features", type=non_negative_int, default=64,
@@ -205,4 +246,12 @@ def add_parser(subparsers) -> None:
     t.add_argument("--levels", type=positive_int, default=10, help="σ-levels of --objective annealed")
     t.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N")
     t.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
+    u = t.add_argument_group("--model unet")
+    u.add_argument("--minutes", type=positive_float, default=None, help="wall-clock training budget in minutes "
+                   "(--epochs still caps the passes)")
+    u.add_argument("--channels", type=positive_int, default=32, help="width of the first level (default %(default)s)")
+    u.add_argument("--channel-mult", type=int_list, default=[1, 2, 2], help="width factor per level (default 1,2,2)")
+    u.add_argument("--blocks", type=positive_int, default=2, help="residual blocks per level (default %(default)s)")
+    u.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
+                   help="bfloat16: autocast matrix products (pays on CPUs with AMX/AVX512-BF16 and recent GPUs)")
     t.set_defaults(func=run)
