@@ -27,7 +27,7 @@ import time
 import torch
 
 from _report import append_result, machine_info, round_ratios, timed_rounds
-from daekit.edm import EDMDenoiser, EDMLoss
+from daekit.edm import EDMDenoiser
 from daekit.edm_sampling import heun_sampler
 from daekit.edm_training import train_denoiser
 from daekit.precision import bfloat16_is_native

@@ -90,3 +90,34 @@ def test_training_stops_at_the_wall_clock_budget(tmp_path):
     model = EDMDenoiser(UNet(1, channels=8, channel_mult=(1, 2), blocks_per_level=1, embed_features=8), 0.5)
     _, history = train_denoiser(model, images, epochs=1000, minutes=1e-6, batch_size=16, verbose=0)
     assert len(history.records) == 1 and history.records[0]["images"] == 16  # one step, then the budget is spent
+
+
+def test_cli_train_sample_evaluate_on_mnist(tmp_path, monkeypatch, capsys, mnist_available):
+    from daekit.cli import main
+    from daekit.mnist_classifier import MNISTClassifier, save_classifier
+
+    run = tmp_path / "run"
+    assert main(["score", "train", "--data", "mnist", "--model", "unet", "--n-train", "256", "--epochs", "1",
+                 "--channels", "8", "--channel-mult", "1,2", "--blocks", "1", "--batch-size", "64",
+                 "--out", str(run), "--quiet"]) == 0
+    for name in ("config.json", "metrics.jsonl", "checkpoints", "ema", "model", "result.json"):
+        assert (run / name).exists(), name
+    assert isinstance(load_model(run / "model"), EDMDenoiser)
+    assert main(["score", "train", "--data", "mnist", "--model", "unet", "--out", str(run), "--quiet"]) == 2  # no overwrite
+    samples = tmp_path / "s.npy"
+    assert main(["sample", str(run), "--method", "ode", "--steps", "2", "--n", "4", "--out", str(samples), "--quiet"]) == 0
+    x = np.load(samples)
+    assert x.shape == (4, 1, 28, 28) and x.min() >= 0 and x.max() <= 1
+    assert main(["sample", str(run), "--method", "chain", "--steps", "2", "--n", "3", "--out", str(tmp_path / "g.png"),
+                 "--quiet"]) == 0
+    assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["sample", str(run), "--method", "langevin", "--n", "2", "--out", str(samples), "--quiet"]) == 2
+    # evaluate-samples with a (tiny, untrained) classifier in a private cache
+    monkeypatch.setenv("DAEKIT_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    save_classifier(tmp_path / "cache" / "classifiers" / "mnist-cnn", MNISTClassifier((4, 8), 16), test_accuracy=0.1)
+    capsys.readouterr()
+    assert main(["evaluate-samples", str(samples), "--n-test", "100", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["n_samples"] == 4 and np.isfinite(result["parzen"]) and result["frechet"] >= 0
+    assert 0 <= result["recognizable"] <= 1 and abs(sum(result["class_shares"]) - 1) < 1e-9
