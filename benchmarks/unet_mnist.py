@@ -47,6 +47,21 @@ def draw(job: tuple[str, str, int, dict]) -> dict:
             "seconds_per_1000": 1000 * seconds / n, "path": str(path)}
 
 
+def save_grid(samples_file: str, path: Path) -> None:
+    """The first 100 samples of ``samples_file`` as a 10×10 grid PNG."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from daekit.viz import save_figure, tile_images
+
+    x = np.load(samples_file)[:100].reshape(-1, 784)
+    fig, ax = plt.subplots(figsize=(3, 3))
+    ax.imshow(tile_images(np.clip(x, 0, 1), (28, 28), n_cols=10, scale_each=False), cmap="gray", vmin=0, vmax=1,
+              interpolation="nearest")
+    ax.set_axis_off()
+    save_figure(fig, path, dpi=100)
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", required=True)
@@ -63,6 +78,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--skip-train", action="store_true")
     p.add_argument("--skip-sample", action="store_true")
+    p.add_argument("--grids", default=None, help="folder for 10×10 sample grids samples_unet_M.png (e.g. docs/images)")
     p.add_argument("--reference-only", action="store_true",
                    help="only compute the held-out rows into OUT/reference.json (no model needed)")
     return p.parse_args()
@@ -108,6 +124,9 @@ def main() -> None:
         (out / "sampling.json").write_text(json.dumps(record["sampling"]))
     else:
         record["sampling"] = json.loads((out / "sampling.json").read_text())
+    if args.grids:
+        for s in record["sampling"]:
+            save_grid(s["path"], Path(args.grids) / f"samples_unet_{s['method']}.png")
     torch.set_num_threads(args.threads)
     from daekit.edm_training import mnist_images, save_samples
 

@@ -217,3 +217,22 @@ def test_denoiser_rejects_bad_sigma():
         D(torch.rand(2, 1, 8, 8), torch.ones(3))
     with pytest.raises(TypeError, match="net"):
         EDMDenoiser(lambda x, c: x)
+
+
+def test_the_mlp_score_network_becomes_a_denoiser_the_same_way(tmp_path):
+    from daekit import TrainConfig, fit
+    from daekit.score_networks import NoiseConditionalScoreNet
+
+    torch.manual_seed(0)
+    D = EDMDenoiser(NoiseConditionalScoreNet(6, (16,)), sigma_data=0.5, condition="score_network")
+    x = torch.randn(64, 6) * 0.5
+    history = fit(D, EDMLoss(), x, config=TrainConfig(epochs=2, batch_size=16, lr=1e-2, optimizer="adam", verbose=0))
+    assert all(math.isfinite(v) for v in history.train_loss)
+    save_model(tmp_path / "mlp", D)
+    E = load_model(tmp_path / "mlp")
+    assert E.config.condition == "score_network"
+    with torch.no_grad():
+        torch.testing.assert_close(E(x[:3], 0.2), D(x[:3], 0.2))
+        assert (D(x[:3], 1e-7) - x[:3]).abs().max() < 1e-4  # the identity as σ → 0 holds for this F too
+    with pytest.raises(ValueError, match="condition"):
+        EDMDenoiser(NoiseConditionalScoreNet(6, (16,)), condition="log")

@@ -31,7 +31,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from .checkpoint import MODEL_REGISTRY, register_model
 from .score import reconstruction_score
-from .utils import check_positive
+from .utils import check_choice, check_positive
 
 __all__ = [
     "EDMDenoiser",
@@ -42,6 +42,12 @@ __all__ = [
     "preconditioning",
     "sample_training_sigmas",
 ]
+
+
+#: How the wrapped network is called: "c_noise" — F = net(x_in, c_noise); "score_network" — net is a
+#: noise-conditional score network s(x, σ) = mlp(x, log σ)/σ (:class:`~daekit.score_networks.
+#: NoiseConditionalScoreNet`) and F = σ·net(x_in, σ) = mlp(x_in, log σ), bounded in σ as F must be.
+CONDITIONS = ("c_noise", "score_network")
 
 
 def preconditioning(sigma: Tensor, sigma_data: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -58,12 +64,15 @@ class EDMDenoiserConfig:
     net_class: str
     net: dict[str, Any]
     sigma_data: float = 0.5
+    condition: str = "c_noise"
 
     def __post_init__(self) -> None:
         self.sigma_data = check_positive(self.sigma_data, "sigma_data")
+        check_choice(self.condition, "condition", CONDITIONS)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"net_class": self.net_class, "net": dict(self.net), "sigma_data": self.sigma_data}
+        return {"net_class": self.net_class, "net": dict(self.net), "sigma_data": self.sigma_data,
+                "condition": self.condition}
 
 
 @register_model
@@ -78,14 +87,17 @@ class EDMDenoiser(nn.Module):
         ``to_dict`` and a class registered with :func:`daekit.checkpoint.register_model`.
     sigma_data : float
         σ_d, the standard deviation of the training data (EDM: 0.5 for images in [−1, 1]).
+    condition : "c_noise" or "score_network"
+        How ``net`` is called (:data:`CONDITIONS`): "score_network" turns a
+        :class:`~daekit.score_networks.NoiseConditionalScoreNet` MLP into F the same way.
     """
 
-    def __init__(self, net: nn.Module, sigma_data: float = 0.5) -> None:
+    def __init__(self, net: nn.Module, sigma_data: float = 0.5, condition: str = "c_noise") -> None:
         super().__init__()
         if not isinstance(net, nn.Module):
             raise TypeError(f"net must be an nn.Module F(x, c_noise), got {type(net).__name__}")
         net_config = getattr(getattr(net, "config", None), "to_dict", dict)()
-        self.config = EDMDenoiserConfig(type(net).__name__, net_config, sigma_data)
+        self.config = EDMDenoiserConfig(type(net).__name__, net_config, sigma_data, condition)
         self.net = net
 
     @classmethod
@@ -94,7 +106,7 @@ class EDMDenoiser(nn.Module):
             config = EDMDenoiserConfig(**config)
         if config.net_class not in MODEL_REGISTRY:
             raise ValueError(f"unknown network class {config.net_class!r}; known: {sorted(MODEL_REGISTRY)}")
-        return cls(MODEL_REGISTRY[config.net_class](config.net), config.sigma_data)
+        return cls(MODEL_REGISTRY[config.net_class](config.net), config.sigma_data, config.condition)
 
     @property
     def sigma_data(self) -> float:
@@ -118,7 +130,10 @@ class EDMDenoiser(nn.Module):
                                         for i, c in enumerate(preconditioning(s, self.sigma_data)))
         x32 = x.float()
         x_in = (c_in * x32).contiguous(memory_format=torch.channels_last) if x.dim() == 4 else c_in * x32
-        f = self.net(x_in, c_noise)
+        if self.config.condition == "c_noise":
+            f = self.net(x_in, c_noise)
+        else:
+            f = self.net(x_in, s) * s.reshape(c_out.shape)
         return (c_skip * x32 + c_out * f.float()).to(x.dtype)
 
     def score(self, x: Tensor, sigma: float) -> Tensor:
