@@ -13,7 +13,7 @@ import sys, time, numpy as np, torch
 torch.set_num_threads(1)
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
-from daekit import DAE, DenoisingObjective, TrainConfig, fit, Masking
+from daekit import DAE, DenoisingObjective, TrainConfig, fit
 import daekit.corruption as C
 from daekit.datasets.mnist import load_mnist
 xtr, ytr, xte, yte = load_mnist(download=False, verbose=False)

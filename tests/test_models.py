@@ -3,7 +3,6 @@ import stat
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from daekit.models.dae import DAE, DAEConfig
 from daekit.models.registry import load_model, save_model

@@ -13,7 +13,10 @@ import daekit
 from daekit.models.dae import DAE
 from daekit.models.registry import MODEL_REGISTRY, load_model, save_model
 from daekit.models.score_networks import NoiseConditionalScoreNet, ScoreNet
+from daekit.models.edm import EDMDenoiser
+from daekit.models.mnist_classifier import MNISTClassifier
 from daekit.models.stacked import StackedNetwork
+from daekit.models.unet import UNet
 
 _LOADER = """
 import sys, torch
@@ -37,6 +40,9 @@ def _models():
         (StackedNetwork(5, [4, 3], 2, generator=g), torch.rand(4, 5, generator=g), ()),
         (ScoreNet(2, hidden=(8,), fourier_features=3, generator=g), torch.randn(4, 2, generator=g), ()),
         (NoiseConditionalScoreNet(2, hidden=(8,), n_frequencies=2, generator=g), torch.randn(4, 2, generator=g), (0.5,)),
+        (UNet(1, 8, (1, 2), 1), torch.randn(2, 1, 8, 8, generator=g), (torch.zeros(2),)),
+        (EDMDenoiser(UNet(1, 8, (1, 2), 1), sigma_data=0.5), torch.randn(2, 1, 8, 8, generator=g), (0.3,)),
+        (MNISTClassifier((2, 3), 8), torch.rand(2, 784, generator=g), ()),
     ]
 
 

@@ -213,7 +213,11 @@ def test_all_samplers_are_reproducible_given_a_generator():
 
 
 def test_sampler_registry():
-    assert set(SAMPLERS) == {"chain", "langevin", "annealed"}
+    import daekit.sampling.edm as edm_sampling  # registers the denoiser samplers
+
+    assert set(SAMPLERS) == {"chain", "langevin", "annealed", "ode", "stochastic", "denoiser-annealed",
+                             "denoiser-chain"}
+    assert get_sampler("ode") is edm_sampling.heun_sampler
     assert get_sampler("chain") is dae_chain and get_sampler("annealed") is annealed_langevin
     with pytest.raises(ValueError, match="sampler must be one of"):
         get_sampler("gibbs")

@@ -65,7 +65,7 @@ def _plan(args: argparse.Namespace, model: torch.nn.Module, run_config: dict[str
     sigma = args.sigma if args.sigma is not None else run_config.get("sigma")
     return sampler_for(model, method, corruption=corruption, steps=args.steps, sample=not args.no_draw,
                        report_mean=args.report == "mean", sigma=sigma, step_size=args.step_size, sigmas=sigmas,
-                       eps=args.eps, final_denoise=args.final_denoise, progress=not args.quiet)
+                       eps=args.eps if args.eps is not None else 2e-5, final_denoise=args.final_denoise, progress=not args.quiet)
 
 
 def _clip_display(model: torch.nn.Module, run_config: dict[str, Any]) -> bool:
@@ -82,6 +82,15 @@ def run_sample(args: argparse.Namespace) -> int:
     if gif is not None and gif.suffix.lower() != ".gif":
         raise ValueError(f"--animate must name a .gif file, got {args.animate!r}")
     model, run_config = _load_run(args.run)
+    from ..models.edm import EDMDenoiser
+
+    if isinstance(model, EDMDenoiser):
+        return _run_denoiser_sample(args, out, gif)
+    if args.method in ("ode", "stochastic"):
+        raise ValueError(f"--method {args.method} needs a denoiser (daekit score train --model unet); "
+                         f"{args.run} holds a {type(model).__name__}")
+    if out.suffix == ".npy":
+        raise ValueError("--out .npy is written for denoiser runs; use a .png here")
     plan = _plan(args, model, run_config)
     generator = torch.Generator().manual_seed(args.seed)
     x0 = starting_points(args.init, args.n, n_features(model), generator, data=_data_name(run_config))
@@ -102,11 +111,86 @@ def run_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _denoiser_options(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """The sampler and its options for a denoiser run (:mod:`daekit.sampling.edm`) from the flags."""
+    from ..score import geometric_sigmas
+
+    method = "ode" if args.method == "auto" else args.method
+    if method == "langevin":
+        raise ValueError("a denoiser samples with --method ode, stochastic, annealed or chain")
+    options: dict[str, Any] = {}
+    if method in ("ode", "stochastic", "chain") and args.steps:
+        options["n_steps"] = args.steps
+    if method == "annealed":
+        if args.sigma_max is not None or args.sigma_min is not None or args.levels is not None:
+            options["sigmas"] = geometric_sigmas(args.sigma_max or 5.0, args.sigma_min or 0.01, args.levels or 10).tolist()
+        if args.steps:
+            options["steps_per_level"] = args.steps
+        if args.eps:
+            options["eps"] = args.eps
+    if method == "chain" and args.sigma:
+        options["sigma"] = args.sigma
+    return method, options
+
+
+def _run_denoiser_sample(args: argparse.Namespace, out: Path, gif: Path | None) -> int:
+    """``daekit sample`` for a denoiser: ``--out`` .npy (the samples) or .png (a grid)."""
+    from ..runs.denoiser import sample_denoiser_run, save_samples
+    from ..viz import plot_samples, write_animation
+
+    method, options = _denoiser_options(args)
+    if gif is not None:  # one batch, its trajectory kept
+        traj, seconds = sample_denoiser_run(args.run, method, args.n, args.seed, batch_size=args.n,
+                                            progress=not args.quiet, return_all=True, **options)
+        samples = traj[-1]
+    else:
+        samples, seconds = sample_denoiser_run(args.run, method, args.n, args.seed, progress=not args.quiet, **options)
+    what = f"{method} sampler" + (f" ({', '.join(f'{k}={v}' for k, v in options.items())})" if options else "")
+    x = samples.reshape(len(samples), -1).cpu().numpy()
+    if out.suffix == ".npy":
+        save_samples(out, samples)
+    else:
+        plot_samples(x[:400], out, True, title=f"{args.n} samples: {what}")
+    print(f"{what}: {args.n} samples in {seconds:.1f} s ({1000 * seconds / args.n:.1f} s per 1,000)")
+    print(f"wrote {out}")
+    if gif is not None:
+        frames = traj.reshape(traj.shape[0], traj.shape[1], -1).clamp(0, 1).cpu().numpy()
+        frames = frames[::max(1, math.ceil(len(frames) / args.frames))]
+        write_animation(frames, gif, True, method)
+        print(f"wrote {gif} ({len(frames)} frames)")
+    return 0
+
+
+def _evaluate_file(args: argparse.Namespace) -> int:
+    """``daekit evaluate-samples FILE.npy``: every sample-quality metric, with standard errors."""
+    from ..runs.denoiser import evaluate_sample_file
+
+    r = evaluate_sample_file(args.run, n_ref=args.n_test, parzen=not args.no_parzen, reference=args.reference)
+    print(f"{r['n_samples']} samples against {r['n_ref']} MNIST test images "
+          f"(classifier test accuracy {r['classifier_test_accuracy']}):")
+    if "parzen" in r:
+        print(f"  Parzen log-likelihood  {r['parzen']:.1f} ± {r['parzen_se']:.1f} nats (sigma {r['parzen_sigma']:.3g})")
+    print(f"  Frechet distance       {r['frechet']:.2f} ± {r['frechet_se']:.2f}")
+    print(f"  recognizable (p>=0.9)  {100 * r['recognizable']:.1f} ± {100 * r['recognizable_se']:.1f} %")
+    print(f"  class shares           {' '.join(f'{100 * v:.1f}' for v in r['class_shares'])} % "
+          f"(largest deviation from 10 %: {100 * r['max_class_deviation']:.1f} ± {100 * r['class_share_se']:.1f})")
+    print(f"  memorization ratio     {r['memorization']:.3f} ± {r['memorization_se']:.3f}")
+    if "reference" in r:
+        ref = r["reference"]
+        print(f"  held-out data: Parzen {ref.get('parzen', float('nan')):.1f} ± {ref.get('parzen_se', float('nan')):.1f}, "
+              f"Frechet floor {ref['frechet_floor']:.2f}, recognizable {100 * ref['recognizable']:.1f} %")
+    if args.json:
+        print(json.dumps(r))
+    return 0
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from ..datasets import DatasetError, DatasetNotFoundError
     from ..metrics import MNIST_FEATURES, mnist_parzen_sets, parzen_protocol
     from ..sampling import n_features, starting_points
 
+    if args.run.endswith(".npy"):
+        return _evaluate_file(args)
     if not args.parzen:
         raise ValueError("choose a metric: --parzen (the Parzen-window log-likelihood protocol on MNIST)")
     model, run_config = _load_run(args.run)
@@ -143,7 +227,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_sampler_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", help="run folder holding model/ (and config.json)")
+    p.add_argument("run", help="run folder holding model/ (and config.json); for evaluate-samples also a "
+                               "samples .npy file (N, 784) or (N, 1, 28, 28) in [0, 1]")
     p.add_argument("--method", choices=METHODS, default="auto",
                    help="chain (DAE), langevin (any score), annealed (noise-conditional score net); "
                         "auto picks by the model (default)")
@@ -165,7 +250,8 @@ def _add_sampler_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--sigma-max", type=positive_float, default=None, help="largest level (default 1, or the run's)")
     g.add_argument("--sigma-min", type=positive_float, default=None, help="smallest level (default 0.01)")
     g.add_argument("--levels", type=positive_int, default=None, help="number of geometric levels (default 10)")
-    g.add_argument("--eps", type=positive_float, default=2e-5, help="epsilon (default %(default)s)")
+    g.add_argument("--eps", type=positive_float, default=None,
+                   help="epsilon (default 2e-5; a denoiser's annealed Langevin: 5e-5)")
     g.add_argument("--final-denoise", action="store_true", help="end with x + sigma_L^2 s(x, sigma_L)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -176,7 +262,8 @@ def add_parser(subparsers) -> None:
                                           "of the chain's evolution).")
     _add_sampler_flags(p)
     p.add_argument("--n", type=positive_int, default=100, help="number of samples (parallel chains)")
-    p.add_argument("--out", default="samples.png", help="PNG grid of the samples (default %(default)s)")
+    p.add_argument("--out", default="samples.png",
+                   help="PNG grid of the samples (default %(default)s); .npy writes the samples (denoiser runs)")
     p.add_argument("--animate", metavar="GIF", default=None, help="also write a GIF of the chain's evolution")
     p.add_argument("--frames", type=positive_int, default=50, help="frames of the GIF (default %(default)s)")
     p.set_defaults(func=run_sample)
@@ -195,4 +282,7 @@ def add_parser(subparsers) -> None:
     q.add_argument("--thin", type=positive_int, default=1, help="chain steps between kept states")
     q.add_argument("--batch-size", type=positive_int, default=1000, help="Langevin runs drawn at once")
     q.add_argument("--json", action="store_true", help="also print the result as one JSON line")
+    q.add_argument("--no-parzen", action="store_true", help="samples file: skip the Parzen protocol")
+    q.add_argument("--reference", action="store_true",
+                   help="samples file: also the held-out rows (training images as samples; the Frechet floor)")
     q.set_defaults(func=run_evaluate)

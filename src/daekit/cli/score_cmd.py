@@ -4,9 +4,14 @@ with dashes); the run itself is :func:`daekit.runs.score.train_score_run`."""
 from __future__ import annotations
 
 import argparse
+import logging
+import shutil
 from pathlib import Path
 
 from ._args import int_list, non_negative_int, positive_float, positive_int
+
+logger = logging.getLogger(__name__)
+
 
 def config_from_args(args: argparse.Namespace):
     """The :class:`~daekit.runs.score.ScoreRunConfig` the flags describe."""
@@ -24,8 +29,42 @@ def train_score_run(args: argparse.Namespace):
     return run_score(config_from_args(args), args.out, resume=args.resume, overwrite=args.overwrite)
 
 
+def run_unet(args: argparse.Namespace) -> int:
+    """``daekit score train --data mnist --model unet``: an EDM-preconditioned U-Net denoiser
+    (:func:`daekit.runs.denoiser.train_mnist_unet_run`). ``--n-train``, ``--batch-size`` and ``--lr``
+    take the U-Net's defaults (50,000 images, 128, 1e-3) unless given."""
+    from ..runs.denoiser import train_mnist_unet_run
+    from ..runs.folder import RunFolder
+
+    given = {a.split("=")[0] for a in getattr(args, "argv", [])}
+    n_train = args.n_train if "--n-train" in given else 50_000
+    batch_size = args.batch_size if "--batch-size" in given else 128
+    lr = args.lr if "--lr" in given else 1e-3
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a folder")
+    previous = RunFolder(out).holds_run()
+    if previous and not args.overwrite:
+        raise ValueError(f"--out {out} already holds a run ({', '.join(previous)}); choose a new folder or pass --overwrite")
+    for name in previous:
+        shutil.rmtree(out / name) if (out / name).is_dir() else (out / name).unlink()
+    result = train_mnist_unet_run(out, minutes=args.minutes, epochs=args.epochs, channels=args.channels,
+                                  channel_mult=args.channel_mult, blocks_per_level=args.blocks, batch_size=batch_size,
+                                  lr=lr, precision=args.precision, seed=args.seed, n_train=min(n_train, 50_000),
+                                  device=args.device, verbose=args.verbose)
+    logger.info("U-Net denoiser (%s parameters): %d epoch(s), %s images in %.0f s; wrote %s/",
+                f"{result['parameters']:,}", result["epochs_run"], f"{result['images_seen']:,}",
+                result["train_seconds"], out)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """``daekit score train``: returns the exit code."""
+    if args.model == "unet" or args.data == "mnist":
+        if args.model != "unet" or args.data != "mnist":
+            raise ValueError("--model unet trains on images (--data mnist); the MLP score networks train on the toy "
+                             f"densities (got --model {args.model} --data {args.data})")
+        return run_unet(args)
     result = train_score_run(args)
     if args.verbose:
         print(f"{result['data']}, sigma={result['sigma']:g}, {result['objective']}: relative Fisher divergence "
@@ -53,7 +92,8 @@ def add_parser(subparsers) -> None:
                        description="Train a score network on samples of a toy density and compare it with the exact "
                                    "smoothed score; writes config.json, metrics.jsonl, model/, result.json and "
                                    "score_field.png to --out.")
-    t.add_argument("--data", default=d.data, choices=sorted(TOY_DENSITIES), help="toy density (default %(default)s)")
+    t.add_argument("--data", default=d.data, choices=sorted(TOY_DENSITIES) + ["mnist"],
+                   help="toy density, or mnist with --model unet (default %(default)s)")
     t.add_argument("--objective", default=d.objective, choices=OBJECTIVES, help="training objective (default %(default)s)")
     t.add_argument("--sigma", type=positive_float, default=d.sigma, help="noise level σ of q_σ (default %(default)s)")
     t.add_argument("--epochs", type=positive_int, default=d.epochs, help="passes over --n-train samples (default %(default)s)")
@@ -77,4 +117,15 @@ def add_parser(subparsers) -> None:
     t.add_argument("--device", default=d.device, help="cpu (default), auto, cuda, cuda:N")
     t.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its newest good checkpoints")
+    u = t.add_argument_group("--model unet (--data mnist)")
+    u.add_argument("--model", default="mlp", choices=["mlp", "unet"],
+                   help="mlp: a score network on a toy density (default); unet: an EDM-preconditioned U-Net "
+                        "denoiser on MNIST")
+    u.add_argument("--minutes", type=positive_float, default=None, help="wall-clock training budget in minutes "
+                   "(--epochs still caps the passes)")
+    u.add_argument("--channels", type=positive_int, default=32, help="width of the first level (default %(default)s)")
+    u.add_argument("--channel-mult", type=int_list, default=[1, 2, 2], help="width factor per level (default 1,2,2)")
+    u.add_argument("--blocks", type=positive_int, default=2, help="residual blocks per level (default %(default)s)")
+    u.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
+                   help="bfloat16: autocast matrix products (pays on CPUs with AMX/AVX512-BF16 and recent GPUs)")
     t.set_defaults(func=run)

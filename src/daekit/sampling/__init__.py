@@ -16,6 +16,7 @@ in the mode it had. With ``return_all=True`` the samplers return the trajectory 
 first axis, x0 first (``every`` keeps one state in ``every`` plus the last one).
 """
 
+from . import edm  # noqa: F401  (registers the denoiser samplers: ode, stochastic, ...)
 from .chain import collect_chain_samples, dae_chain
 from .clamping import clamp_observed, prepare_clamp
 from .langevin import NoiseConditionalScoreFn, ScoreFn, annealed_langevin, as_noise_conditional, langevin

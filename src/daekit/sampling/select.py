@@ -24,7 +24,7 @@ from .langevin import annealed_langevin, langevin
 __all__ = ["METHODS", "SamplerPlan", "sampler_for", "n_features"]
 
 #: The choices of ``method`` (``"auto"`` picks by the model).
-METHODS = ("auto", "chain", "langevin", "annealed")
+METHODS = ("auto", "chain", "langevin", "annealed", "ode", "stochastic")  # the last two: denoisers (sampling.edm)
 
 #: Song & Ermon's (2019) annealing defaults: 10 geometric levels from 1 to 0.01.
 DEFAULT_SIGMAS = (1.0, 0.01, 10)

@@ -38,6 +38,7 @@ class TrainConfig:
     lr_schedule: str = "constant"
     lr_final_fraction: float = 0.01
     precision: str = "float32"
+    max_minutes: float | None = None
 
     def __post_init__(self) -> None:
         check_positive_int(self.epochs, "epochs", allow_zero=True)
@@ -57,6 +58,8 @@ class TrainConfig:
         check_choice(self.lr_schedule, "lr_schedule", ("constant", "linear", "cosine"))
         check_positive(self.lr_final_fraction, "lr_final_fraction", allow_zero=True)
         check_choice(self.precision, "precision", PRECISIONS)
+        if self.max_minutes is not None:
+            check_positive(self.max_minutes, "max_minutes")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -40,14 +40,15 @@ class EarlyStopping:
         else:
             self.bad_epochs += 1
 
-    def finish_epoch(self, history: History, epochs_done: int, model: nn.Module) -> bool:
+    def finish_epoch(self, history: History, epochs_done: int, model: nn.Module, out_of_time: bool = False) -> bool:
         """Whether the phase ends after ``epochs_done`` epochs (all of ``config.epochs``, or
-        stopped early, which ``history.stopped_early`` records); when it ends, the best parameters
+        stopped early, which ``history.stopped_early`` records, or ``out_of_time``: past the wall-clock
+        budget ``config.max_minutes``); when it ends, the best parameters
         kept are loaded into ``model``."""
         epochs = self.config.epochs
         history.stopped_early = (self.config.early_stopping and self.bad_epochs >= self.config.patience
                                  and epochs_done < epochs)
-        finished = epochs_done >= epochs or history.stopped_early
+        finished = epochs_done >= epochs or history.stopped_early or out_of_time
         if finished and self.best_state is not None:
             model.load_state_dict(self.best_state)
         return finished

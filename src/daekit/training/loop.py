@@ -94,6 +94,9 @@ def fit(
     :func:`torch.autocast`); parameters, updates and validation stay in float32
     (:mod:`daekit.numerics.precision`).
 
+    ``config.max_minutes`` is a wall-clock budget: the loop stops after the first step that ends
+    past it (that last, shortened epoch is recorded and checkpointed like the others).
+
     With validation data the parameters of the best validation epoch are restored at the end.
     A NaN or infinite loss raises :class:`NonFiniteLossError` naming the epoch and step; no
     checkpoint of it is written and ``model`` is left with the weights of the last good checkpoint.
@@ -130,10 +133,14 @@ def fit(
         steps = EpochSteps(model, objective, optimizer, train_t, config, ctx, device, dtype,
                            StepPrecision(config.precision, device), data_gen, noise_gen)
         log = EpochLog(phase, config, steps.steps_per_epoch, epoch, finished, shown=ctx.is_main)
+        if config.max_minutes is not None and ctx.enabled:
+            raise ValueError("max_minutes is for single-process training (ranks would stop at different steps); "
+                             "give several ranks a number of epochs")
+        deadline = None if config.max_minutes is None else time.perf_counter() + 60 * config.max_minutes
         while not finished:
             t0 = time.perf_counter()
             lr = lr_at(config, epoch)
-            train_loss, bad_step = steps.run(lr, log.bar)
+            train_loss, bad_step = steps.run(lr, log.bar, deadline)
             if not math.isfinite(train_loss):
                 log.close()
                 raise steps.diverged(train_loss, epoch, bad_step, phase, config.lr, checkpoints.restore_last(model))
@@ -144,7 +151,7 @@ def fit(
             record["seconds"] = time.perf_counter() - t0
             history.records.append(record)
             epoch += 1
-            finished = stopping.finish_epoch(history, epoch, model)
+            finished = stopping.finish_epoch(history, epoch, model, steps.out_of_time)
             checkpoints.save(epoch, finished, seed, model, optimizer, data_gen, noise_gen, history, stopping, config)
             log.epoch_done(record)
             for callback in callbacks:

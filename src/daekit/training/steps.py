@@ -11,6 +11,7 @@ costs nothing; every 50 elsewhere, each a host sync).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -27,9 +28,12 @@ __all__ = ["make_optimizer", "EpochSteps"]
 
 
 def make_optimizer(params: Iterable[nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
-    """``torch.optim.Adam`` or ``SGD`` (with momentum) at ``config.lr`` with ``config.weight_decay``."""
+    """``torch.optim.Adam`` or ``SGD`` (with momentum) at ``config.lr`` with ``config.weight_decay``;
+    with ``config.fused`` Adam runs its fused kernel (one pass over all parameters) where it exists."""
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        params = list(params)
+        fused = config.fused and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused or None)
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
@@ -56,6 +60,7 @@ class EpochSteps:
         self.global_batch = config.batch_size * ctx.world_size
         self.steps_per_epoch = math.ceil(len(train[0]) / config.batch_size)
         self.check_every = 1 if device.type == "cpu" else 50
+        self.out_of_time = False
 
     def _step(self, batch: tuple[Tensor, ...], global_n: int, start: int, stop: int, lr: float) -> Tensor | None:
         """One step on ``batch`` (rows ``start:stop`` of a global batch of ``global_n``); its loss,
@@ -81,10 +86,12 @@ class EpochSteps:
         self.optimizer.step()
         return loss
 
-    def run(self, lr: float, bar: Any) -> tuple[float, int | None]:
+    def run(self, lr: float, bar: Any, deadline: float | None = None) -> tuple[float, int | None]:
         """Train one epoch at learning rate ``lr``, ticking ``bar`` once a step; returns the mean
         training loss over all ranks' rows and, when a NaN/inf stopped the epoch, the step (1-based)
-        by which it was seen (None otherwise)."""
+        by which it was seen (None otherwise). The epoch ends early after the first step that ends
+        past ``deadline`` (a ``time.perf_counter()`` value); ``self.out_of_time`` then says so."""
+        self.out_of_time = False
         self.model.train()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -102,6 +109,9 @@ class EpochSteps:
                 bad_step = step + 1
                 break  # (with several ranks the NaN reaches every rank through the all-reduce)
             bar.update(1)
+            if deadline is not None and time.perf_counter() >= deadline:
+                self.out_of_time = True
+                break
         if self.ctx.enabled:
             count = torch.tensor(float(seen), device=self.device, dtype=total.dtype)
             total = self.ctx.all_reduce_sum(torch.stack([total, count]))
