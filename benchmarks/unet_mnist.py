@@ -49,17 +49,11 @@ def draw(job: tuple[str, str, int, dict]) -> dict:
 
 def save_grid(samples_file: str, path: Path) -> None:
     """The first 100 samples of ``samples_file`` as a 10×10 grid PNG."""
-    import matplotlib.pyplot as plt
     import numpy as np
 
-    from daekit.viz import save_figure, tile_images
+    from daekit.viz import plot_samples
 
-    x = np.load(samples_file)[:100].reshape(-1, 784)
-    fig, ax = plt.subplots(figsize=(3, 3))
-    ax.imshow(tile_images(np.clip(x, 0, 1), (28, 28), n_cols=10, scale_each=False), cmap="gray", vmin=0, vmax=1,
-              interpolation="nearest")
-    ax.set_axis_off()
-    save_figure(fig, path, dpi=100)
+    plot_samples(np.load(samples_file)[:100].reshape(-1, 784), path, clip=True)
 
 
 def parse_args() -> argparse.Namespace:

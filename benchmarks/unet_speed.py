@@ -30,7 +30,7 @@ from _report import append_result, machine_info, round_ratios, timed_rounds
 from daekit.models.edm import EDMDenoiser
 from daekit.sampling.edm import heun_sampler
 from daekit.runs.denoiser import train_denoiser
-from daekit.precision import bfloat16_is_native
+from daekit.numerics.precision import bfloat16_is_native
 from daekit.models.unet import UNet
 
 

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from daekit.checkpoint import load_model, save_model
+from daekit.models.registry import load_model, save_model
 from daekit.models.edm import (
     EDMDenoiser,
     EDMLoss,
@@ -221,7 +221,7 @@ def test_denoiser_rejects_bad_sigma():
 
 def test_the_mlp_score_network_becomes_a_denoiser_the_same_way(tmp_path):
     from daekit import TrainConfig, fit
-    from daekit.score_networks import NoiseConditionalScoreNet
+    from daekit.models.score_networks import NoiseConditionalScoreNet
 
     torch.manual_seed(0)
     D = EDMDenoiser(NoiseConditionalScoreNet(6, (16,)), sigma_data=0.5, condition="score_network")

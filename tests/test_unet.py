@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from daekit.checkpoint import load_model
+from daekit.models.registry import load_model
 from daekit.models.edm import EDMDenoiser
 from daekit.runs.denoiser import train_denoiser
 from daekit.models.unet import UNet, UNetConfig
