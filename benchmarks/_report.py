@@ -9,17 +9,22 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
 
 def machine_info(**extra) -> dict:
     """CPU model, cores, torch threads and versions (plus ``extra``)."""
-    machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-               "threads": torch.get_num_threads(), "torch": torch.__version__, "python": sys.version.split()[0],
-               **extra}
+    machine = {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": sys.version.split()[0],
+        **extra,
+    }
     try:
         with open("/proc/cpuinfo") as f:
             machine["cpu"] = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)

@@ -45,8 +45,16 @@ def main() -> None:
 
     filters = {}
     for nu in (0.0, 0.3):
-        dae = DenoisingAutoencoder(n_components=500, corruption="masking", noise_level=nu, max_epochs=epochs,
-                                   batch_size=20, learning_rate=0.1, random_state=0, device="cpu")
+        dae = DenoisingAutoencoder(
+            n_components=500,
+            corruption="masking",
+            noise_level=nu,
+            max_epochs=epochs,
+            batch_size=20,
+            learning_rate=0.1,
+            random_state=0,
+            device="cpu",
+        )
         t0 = time.perf_counter()
         dae.fit(x_train)
         seconds = time.perf_counter() - t0
@@ -65,8 +73,15 @@ def main() -> None:
 
     features = {}
     t0 = time.perf_counter()
-    dae = DenoisingAutoencoder(n_components=500, noise_level=0.25, max_epochs=epochs, batch_size=20,
-                               learning_rate=0.1, random_state=0, device="cpu").fit(x_train)
+    dae = DenoisingAutoencoder(
+        n_components=500,
+        noise_level=0.25,
+        max_epochs=epochs,
+        batch_size=20,
+        learning_rate=0.1,
+        random_state=0,
+        device="cpu",
+    ).fit(x_train)
     features["DAE (ν=0.25)"] = (dae.transform(x_train), dae.transform(x_test), time.perf_counter() - t0)
     t0 = time.perf_counter()
     rbm = BernoulliRBM(n_components=500, learning_rate=0.06, batch_size=10, n_iter=epochs, random_state=0).fit(x_train)
@@ -75,22 +90,40 @@ def main() -> None:
         t0 = time.perf_counter()
         clf = LogisticRegression(max_iter=1000, C=10.0).fit(f_train, y_train)
         err, half = classification_error(y_test, clf.predict(f_test))
-        rows[name] = {"test_error": err, "ci95": half, "feature_seconds": seconds,
-                      "logreg_seconds": time.perf_counter() - t0}
+        rows[name] = {
+            "test_error": err,
+            "ci95": half,
+            "feature_seconds": seconds,
+            "logreg_seconds": time.perf_counter() - t0,
+        }
         print(f"{name} + logistic regression: test error {100 * err:.2f} ± {100 * half:.2f} %", flush=True)
 
     print("\n| model | number | time |\n|---|---|---|")
     for name, r in rows.items():
         if "test_error" in r:
-            print(f"| {name} + logistic regression | test error {100 * r['test_error']:.2f} ± {100 * r['ci95']:.2f} % | "
-                  f"{r['feature_seconds']:.0f} s features + {r['logreg_seconds']:.0f} s classifier |")
+            print(
+                f"| {name} + logistic regression | test error {100 * r['test_error']:.2f} ± {100 * r['ci95']:.2f} % | "
+                f"{r['feature_seconds']:.0f} s features + {r['logreg_seconds']:.0f} s classifier |"
+            )
         else:
-            print(f"| {name}, {epochs} epochs | final training cost {r['final_train_cost']:.2f} | {r['seconds']:.0f} s |")
+            print(
+                f"| {name}, {epochs} epochs | final training cost {r['final_train_cost']:.2f} | {r['seconds']:.0f} s |"
+            )
     results = ROOT / "benchmarks" / "results"
     results.mkdir(exist_ok=True)
     with open(results / "dae_mnist.jsonl", "a") as f:
-        f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "quick": args.quick, "epochs": epochs,
-                            "torch_threads": torch.get_num_threads(), "rows": rows}) + "\n")
+        f.write(
+            json.dumps(
+                {
+                    "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "quick": args.quick,
+                    "epochs": epochs,
+                    "torch_threads": torch.get_num_threads(),
+                    "rows": rows,
+                }
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

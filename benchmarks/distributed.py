@@ -36,26 +36,53 @@ def worker(args: argparse.Namespace) -> None:
     except Exception:
         x = torch.rand(args.examples, 784, generator=torch.Generator().manual_seed(0))
     model = DAE(784, 500, generator=torch.Generator().manual_seed(0))
-    history = fit(model, DenoisingObjective(Masking(0.25)), x,
-                  TrainConfig(epochs=2, batch_size=args.batch, lr=0.05, seed=0, verbose=0))
+    history = fit(
+        model,
+        DenoisingObjective(Masking(0.25)),
+        x,
+        TrainConfig(epochs=2, batch_size=args.batch, lr=0.05, seed=0, verbose=0),
+    )
     if int(os.environ.get("RANK", "0")) == 0:
-        Path(args.report).write_text(json.dumps({"seconds": history.records[-1]["seconds"],
-                                                 "loss": history.records[-1]["train_loss"]}))
+        Path(args.report).write_text(
+            json.dumps({"seconds": history.records[-1]["seconds"], "loss": history.records[-1]["train_loss"]})
+        )
 
 
 def measure(nproc: int, threads: int, batch: int, n: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        worker_args = [__file__, "--worker", "--threads", str(threads), "--batch", str(batch), "--examples", str(n),
-                       "--report", str(report)]
+        worker_args = [
+            __file__,
+            "--worker",
+            "--threads",
+            str(threads),
+            "--batch",
+            str(batch),
+            "--examples",
+            str(n),
+            "--report",
+            str(report),
+        ]
         if nproc > 1:
-            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *worker_args]
+            cmd = [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--standalone",
+                f"--nproc_per_node={nproc}",
+                *worker_args,
+            ]
         else:
             cmd = [sys.executable, *worker_args]
         subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": str(threads)})
         out = json.loads(report.read_text())
-    return {"processes": nproc, "threads_each": threads, "per_rank_batch": batch,
-            "examples_per_s": n / out["seconds"], "final_loss": out["loss"]}
+    return {
+        "processes": nproc,
+        "threads_each": threads,
+        "per_rank_batch": batch,
+        "examples_per_s": n / out["seconds"],
+        "final_loss": out["loss"],
+    }
 
 
 def main() -> None:
@@ -76,12 +103,18 @@ def main() -> None:
     print("\n| processes | threads each | per-rank batch | examples/s | vs 1 process, 1 thread | final loss |")
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['processes']} | {r['threads_each']} | {r['per_rank_batch']} | {r['examples_per_s']:.0f} | "
-              f"{r['examples_per_s'] / base:.2f}x | {r['final_loss']:.3f} |")
+        print(
+            f"| {r['processes']} | {r['threads_each']} | {r['per_rank_batch']} | {r['examples_per_s']:.0f} | "
+            f"{r['examples_per_s'] / base:.2f}x | {r['final_loss']:.3f} |"
+        )
     RESULTS.mkdir(exist_ok=True)
     with open(RESULTS / "distributed.jsonl", "a") as f:
-        f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "global_batch": g, "n": args.examples,
-                            "rows": rows}) + "\n")
+        f.write(
+            json.dumps(
+                {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "global_batch": g, "n": args.examples, "rows": rows}
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

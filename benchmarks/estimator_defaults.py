@@ -35,10 +35,22 @@ from _report import append_result, machine_info
 from daekit.datasets import load_mnist
 from daekit.estimators import StackedDenoisingAutoencoderClassifier as SdA
 
-PROTOCOL = dict(hidden_layer_sizes=(500, 500), noise_levels=0.25, pretrain_epochs=3, finetune_epochs=30,
-                random_state=0, device="cpu")
-FORMER_DEFAULTS = dict(pretrain_learning_rate=0.01, finetune_learning_rate=0.1, early_stopping=True, patience=10,
-                       validation_fraction=0.1, batch_size=20)
+PROTOCOL = dict(
+    hidden_layer_sizes=(500, 500),
+    noise_levels=0.25,
+    pretrain_epochs=3,
+    finetune_epochs=30,
+    random_state=0,
+    device="cpu",
+)
+FORMER_DEFAULTS = dict(
+    pretrain_learning_rate=0.01,
+    finetune_learning_rate=0.1,
+    early_stopping=True,
+    patience=10,
+    validation_fraction=0.1,
+    batch_size=20,
+)
 ROWS = {  # name -> settings that replace the current defaults
     "former": FORMER_DEFAULTS,
     "former-no-early-stopping": {**FORMER_DEFAULTS, "early_stopping": False},
@@ -65,31 +77,48 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     x_train, y_train, x_test, y_test = load_mnist(download=False)
-    x, y = x_train[:args.train_size], y_train[:args.train_size]
+    x, y = x_train[: args.train_size], y_train[: args.train_size]
     results = []
     for name in [r.strip() for r in args.rows.split(",")]:
         params = {**current_defaults(), **ROWS[name], **PROTOCOL}
         t0 = time.process_time()
         clf = SdA(**params).fit(x, y)
         error = float(np.mean(clf.predict(x_test) != y_test))
-        results.append({"row": name, "test_error": error, "ci95": ci95(error, len(y_test)),
-                        "finetune_epochs_run": clf.n_iter_, "cpu_seconds": time.process_time() - t0,
-                        **{k: params[k] for k in SHOWN}})
+        results.append(
+            {
+                "row": name,
+                "test_error": error,
+                "ci95": ci95(error, len(y_test)),
+                "finetune_epochs_run": clf.n_iter_,
+                "cpu_seconds": time.process_time() - t0,
+                **{k: params[k] for k in SHOWN},
+            }
+        )
         print(results[-1], flush=True)
     t0 = time.process_time()
     error = float(np.mean(LogisticRegression(max_iter=1000).fit(x, y).predict(x_test) != y_test))
-    results.append({"row": "logistic regression", "test_error": error, "ci95": ci95(error, len(y_test)),
-                    "cpu_seconds": time.process_time() - t0})
+    results.append(
+        {
+            "row": "logistic regression",
+            "test_error": error,
+            "ci95": ci95(error, len(y_test)),
+            "cpu_seconds": time.process_time() - t0,
+        }
+    )
 
     print("\n| setting | pretraining lr | fine-tuning lr | early stopping | test error | epochs run | CPU s |")
     print("|---|---|---|---|---|---|---|")
     for r in results:
         es = "—" if "early_stopping" not in r else (f"yes (patience {r['patience']})" if r["early_stopping"] else "no")
-        print(f"| {r['row']} | {r.get('pretrain_learning_rate', '—')} | {r.get('finetune_learning_rate', '—')} | {es} "
-              f"| {100 * r['test_error']:.2f} % ± {100 * r['ci95']:.2f} | {r.get('finetune_epochs_run', '—')} "
-              f"| {r['cpu_seconds']:.0f} |")
-    append_result("estimator_defaults", {"protocol": {**PROTOCOL, "train_size": args.train_size},
-                                         "machine": machine_info(), "results": results})
+        print(
+            f"| {r['row']} | {r.get('pretrain_learning_rate', '—')} | {r.get('finetune_learning_rate', '—')} | {es} "
+            f"| {100 * r['test_error']:.2f} % ± {100 * r['ci95']:.2f} | {r.get('finetune_epochs_run', '—')} "
+            f"| {r['cpu_seconds']:.0f} |"
+        )
+    append_result(
+        "estimator_defaults",
+        {"protocol": {**PROTOCOL, "train_size": args.train_size}, "machine": machine_info(), "results": results},
+    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ def tasks_of(cells_root: Path) -> tuple[dict[str, float], dict[str, set[str]], d
         dataset, model = cell["dataset"], cell["model"]
         cpu[(dataset, model)] = cell["seconds"]
         if model == "SVMrbf":
-            points = [f"{dataset}/{model}/C{t['params']['C']:g}-g{t['params']['gamma_factor']:g}" for t in cell["trials"]]
+            points = [
+                f"{dataset}/{model}/C{t['params']['C']:g}-g{t['params']['gamma_factor']:g}" for t in cell["trials"]
+            ]
             durations.update({p: t["seconds"] for p, t in zip(points, cell["trials"])})
             refit = f"{dataset}/{model}/refit"
             durations[refit] = cell["refit"]["seconds"]
@@ -48,6 +50,7 @@ def tasks_of(cells_root: Path) -> tuple[dict[str, float], dict[str, set[str]], d
 
 def critical_path(durations: dict[str, float], needs: dict[str, set[str]]) -> tuple[float, str]:
     """The longest chain of tasks (prerequisites are one level deep here) and its last task."""
+
     def chain(task: str) -> float:
         return durations[task] + max((durations[p] for p in needs.get(task, ())), default=0.0)
 
@@ -93,14 +96,24 @@ def main() -> None:
     print("| dataset | " + " | ".join(models) + " | total | longest task |\n|---|" + "---|" * (len(models) + 2))
     for d in datasets:
         longest = max(v for k, v in durations.items() if k.startswith(f"{d}/"))
-        print(f"| {d} | " + " | ".join(f"{cpu.get((d, m), 0.0) / 3600:.2f}" for m in models)
-              + f" | {sum(cpu.get((d, m), 0.0) for m in models) / 3600:.2f} | {longest / 3600:.2f} |")
+        print(
+            f"| {d} | "
+            + " | ".join(f"{cpu.get((d, m), 0.0) / 3600:.2f}" for m in models)
+            + f" | {sum(cpu.get((d, m), 0.0) for m in models) / 3600:.2f} | {longest / 3600:.2f} |"
+        )
     total = sum(durations.values())
-    print(f"| **all** | " + " | ".join(f"{sum(v for (_, m), v in cpu.items() if m == mm) / 3600:.2f}" for mm in models)
-          + f" | **{total / 3600:.2f}** | |")
+    print(
+        "| **all** | "
+        + " | ".join(f"{sum(v for (_, m), v in cpu.items() if m == mm) / 3600:.2f}" for mm in models)
+        + f" | **{total / 3600:.2f}** | |"
+    )
     path, last = critical_path(durations, needs)
-    print(f"\n{len(durations)} tasks, {total / 3600:.2f} CPU-hours; critical path {path / 3600:.2f} h (ends with {last})\n")
-    print("| workers | simulated wall (h) | lower bound max(total/W, critical path) (h) | speed-up |\n|---|---|---|---|")
+    print(
+        f"\n{len(durations)} tasks, {total / 3600:.2f} CPU-hours; critical path {path / 3600:.2f} h (ends with {last})\n"
+    )
+    print(
+        "| workers | simulated wall (h) | lower bound max(total/W, critical path) (h) | speed-up |\n|---|---|---|---|"
+    )
     for w in args.workers:
         wall = simulate(durations, needs, w)
         bound = max(total / w, path)

@@ -48,8 +48,10 @@ def _timed(**kwargs) -> dict:
 
 
 def _numbers(cell: dict) -> tuple:
-    points = sorted(json.dumps([t["params"], t["valid_error"], t.get("valid_loss"), t.get("test_error")],
-                               sort_keys=True) for t in cell["trials"])
+    points = sorted(
+        json.dumps([t["params"], t["valid_error"], t.get("valid_loss"), t.get("test_error")], sort_keys=True)
+        for t in cell["trials"]
+    )
     return (json.dumps(cell["selected"], sort_keys=True), cell["valid_error"], cell["test_error"], points)
 
 
@@ -75,48 +77,91 @@ def main() -> None:
     runs = {"grid, 1 worker": _timed(out=root / "w1", workers=1, **common)}
     if not args.skip_workers:
         runs[many_key] = _timed(out=root / f"w{args.workers}", workers=args.workers, **common)
-    runs["halving, 1 worker"] = _timed(out=root / "halving", workers=1, search="halving",
-                                       halving_factor=args.halving_factor, **common)
+    runs["halving, 1 worker"] = _timed(
+        out=root / "halving", workers=1, search="halving", halving_factor=args.halving_factor, **common
+    )
     one, halving = runs["grid, 1 worker"]["result"], runs["halving, 1 worker"]["result"]
     pairs = [(d, m) for d in one["cells"] for m in one["cells"][d]]
-    training = {k: sum(c["seconds"] for row in r["result"]["cells"].values() for c in row.values())
-                for k, r in runs.items()}
+    training = {
+        k: sum(c["seconds"] for row in r["result"]["cells"].values() for c in row.values()) for k, r in runs.items()
+    }
 
-    print("\n| run | wall s | CPU s (getrusage) | CPU s of the tasks | training s (clock, cells) | cells |\n"
-          "|---|---|---|---|---|---|")
+    print(
+        "\n| run | wall s | CPU s (getrusage) | CPU s of the tasks | training s (clock, cells) | cells |\n"
+        "|---|---|---|---|---|---|"
+    )
     for k, r in runs.items():
-        print(f"| {k} | {r['wall']:.0f} | {r['cpu']:.0f} | {r['result']['task_cpu_seconds']:.0f} | {training[k]:.0f} "
-              f"| {len(r['result']['computed'])} |")
+        print(
+            f"| {k} | {r['wall']:.0f} | {r['cpu']:.0f} | {r['result']['task_cpu_seconds']:.0f} | {training[k]:.0f} "
+            f"| {len(r['result']['computed'])} |"
+        )
     ratio = identical = None
     if many_key in runs:
         many = runs[many_key]["result"]
         identical = all(_numbers(one["cells"][d][m]) == _numbers(many["cells"][d][m]) for d, m in pairs)
         ratio = runs["grid, 1 worker"]["wall"] / runs[many_key]["wall"]
-        print(f"\nwall-time ratio 1 → {args.workers} workers: {ratio:.2f}×; tables identical cell for cell: {identical}")
+        print(
+            f"\nwall-time ratio 1 → {args.workers} workers: {ratio:.2f}×; tables identical cell for cell: {identical}"
+        )
 
     rows, inside = [], 0
-    print("\n| dataset | model | grid: selected | grid test % | halving: selected | halving test % | inside | "
-          "grid training s | halving training s |\n|---|---|---|---|---|---|---|---|---|")
+    print(
+        "\n| dataset | model | grid: selected | grid test % | halving: selected | halving test % | inside | "
+        "grid training s | halving training s |\n|---|---|---|---|---|---|---|---|---|"
+    )
     for d, m in pairs:
         g, h = one["cells"][d][m], halving["cells"][d][m]
         ok = abs(h["test_error"] - g["test_error"]) <= g["test_ci95"]
         inside += ok
-        rows.append({"dataset": d, "model": m, "grid_selected": g["selected"], "grid_test": g["test_error"],
-                     "grid_ci95": g["test_ci95"], "halving_selected": h["selected"], "halving_test": h["test_error"],
-                     "inside": ok, "grid_seconds": g["seconds"], "halving_seconds": h["seconds"]})
-        print(f"| {d} | {m} | {selected(g)} | {100 * g['test_error']:.2f} ±{100 * g['test_ci95']:.2f} | {selected(h)} "
-              f"| {100 * h['test_error']:.2f} | {'yes' if ok else 'no'} | {g['seconds']:.0f} | {h['seconds']:.0f} |")
+        rows.append(
+            {
+                "dataset": d,
+                "model": m,
+                "grid_selected": g["selected"],
+                "grid_test": g["test_error"],
+                "grid_ci95": g["test_ci95"],
+                "halving_selected": h["selected"],
+                "halving_test": h["test_error"],
+                "inside": ok,
+                "grid_seconds": g["seconds"],
+                "halving_seconds": h["seconds"],
+            }
+        )
+        print(
+            f"| {d} | {m} | {selected(g)} | {100 * g['test_error']:.2f} ±{100 * g['test_ci95']:.2f} | {selected(h)} "
+            f"| {100 * h['test_error']:.2f} | {'yes' if ok else 'no'} | {g['seconds']:.0f} | {h['seconds']:.0f} |"
+        )
     saving = training["grid, 1 worker"] / training["halving, 1 worker"]
     cpu_saving = one["task_cpu_seconds"] / halving["task_cpu_seconds"]
-    print(f"\nhalving: {cpu_saving:.2f}× less CPU time of the tasks than the full grid ({saving:.2f}× less training "
-          f"time by the clock); {inside} of {len(pairs)} cells inside the full grid's 95% interval")
-    append_result("grid_dask", {
-        "command": " ".join(sys.argv), "machine": machine_info(), "datasets": names, "budget": args.budget,
-        "workers": args.workers, "halving_factor": args.halving_factor,
-        "runs": {k: {"wall": r["wall"], "cpu": r["cpu"], "task_cpu": r["result"]["task_cpu_seconds"],
-                     "training": training[k]} for k, r in runs.items()},
-        "wall_ratio": ratio, "identical": identical, "halving_saving": saving, "halving_cpu_saving": cpu_saving,
-        "cells": rows})
+    print(
+        f"\nhalving: {cpu_saving:.2f}× less CPU time of the tasks than the full grid ({saving:.2f}× less training "
+        f"time by the clock); {inside} of {len(pairs)} cells inside the full grid's 95% interval"
+    )
+    append_result(
+        "grid_dask",
+        {
+            "command": " ".join(sys.argv),
+            "machine": machine_info(),
+            "datasets": names,
+            "budget": args.budget,
+            "workers": args.workers,
+            "halving_factor": args.halving_factor,
+            "runs": {
+                k: {
+                    "wall": r["wall"],
+                    "cpu": r["cpu"],
+                    "task_cpu": r["result"]["task_cpu_seconds"],
+                    "training": training[k],
+                }
+                for k, r in runs.items()
+            },
+            "wall_ratio": ratio,
+            "identical": identical,
+            "halving_saving": saving,
+            "halving_cpu_saving": cpu_saving,
+            "cells": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -21,18 +21,20 @@ import warnings
 
 import numpy as np
 import torch
-from _report import append_result, machine_info
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
+from _report import append_result, machine_info
 from daekit.estimators import DenoisingImputer
 
 
 def datasets() -> dict[str, np.ndarray]:
-    return {"digits": load_digits().data / 16.0,
-            "breast cancer": StandardScaler().fit_transform(load_breast_cancer().data)}
+    return {
+        "digits": load_digits().data / 16.0,
+        "breast cancer": StandardScaler().fit_transform(load_breast_cancer().data),
+    }
 
 
 def remove(X: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
@@ -47,10 +49,12 @@ def remove(X: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
 
 
 def imputers(rep: int) -> dict:
-    return {"daekit (defaults)": lambda: DenoisingImputer(random_state=rep),
-            "SimpleImputer(mean)": lambda: SimpleImputer(),
-            "KNNImputer": lambda: KNNImputer(),
-            "IterativeImputer": lambda: IterativeImputer(random_state=rep)}
+    return {
+        "daekit (defaults)": lambda: DenoisingImputer(random_state=rep),
+        "SimpleImputer(mean)": lambda: SimpleImputer(),
+        "KNNImputer": lambda: KNNImputer(),
+        "IterativeImputer": lambda: IterativeImputer(random_state=rep),
+    }
 
 
 def main() -> None:
@@ -83,14 +87,23 @@ def main() -> None:
                         lo, hi = np.percentile(draws, [5, 95], axis=0)
                         coverage.append(float(np.mean((X[mask] >= lo) & (X[mask] <= hi))))
             for imp_name, vals in scores.items():
-                row = {"data": name, "missing": kind, "imputer": imp_name, "rmse": float(np.mean(vals)),
-                       "rmse_std": float(np.std(vals)), "seconds_per_rep": seconds[imp_name] / args.reps}
+                row = {
+                    "data": name,
+                    "missing": kind,
+                    "imputer": imp_name,
+                    "rmse": float(np.mean(vals)),
+                    "rmse_std": float(np.std(vals)),
+                    "seconds_per_rep": seconds[imp_name] / args.reps,
+                }
                 if imp_name.startswith("daekit") and coverage:
                     row["coverage90"] = float(np.mean(coverage))
                 rows.append(row)
                 cov = f"  90% coverage {row['coverage90']:.3f}" if "coverage90" in row else ""
-                print(f"{name:14s} {kind} {imp_name:20s} RMSE {row['rmse']:.4f} ± {row['rmse_std']:.4f}"
-                      f"  {row['seconds_per_rep']:.1f}s{cov}", flush=True)
+                print(
+                    f"{name:14s} {kind} {imp_name:20s} RMSE {row['rmse']:.4f} ± {row['rmse_std']:.4f}"
+                    f"  {row['seconds_per_rep']:.1f}s{cov}",
+                    flush=True,
+                )
     append_result("imputation", {"reps": args.reps, "machine": machine_info(), "rows": rows})
 
 

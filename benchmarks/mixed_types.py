@@ -22,7 +22,6 @@ import warnings
 
 import numpy as np
 import torch
-from _report import append_result, machine_info
 from sklearn.compose import make_column_transformer
 from sklearn.impute import KNNImputer, SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -30,6 +29,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from _report import append_result, machine_info
 from daekit import DenoisingAutoencoder, DenoisingImputer
 
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
@@ -45,29 +45,43 @@ def load():
 
 
 def encode(categorical: list[str]):
-    return make_column_transformer((OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
-                                   (StandardScaler(), NUMERIC))
+    return make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical), (StandardScaler(), NUMERIC)
+    )
 
 
 def species(df, rows: list) -> None:
     X, y = df.drop(columns=["species", "year"]), df["species"].to_numpy()
     pipes = {
-        "daekit DAE features": make_pipeline(DenoisingImputer(random_state=0).set_output(transform="pandas"),
-                                             encode(["island", "sex"]),
-                                             DenoisingAutoencoder(n_components=64, optimizer="adam", learning_rate=1e-3,
-                                                                  max_epochs=50, random_state=0),
-                                             LogisticRegression(max_iter=2000)),
+        "daekit DAE features": make_pipeline(
+            DenoisingImputer(random_state=0).set_output(transform="pandas"),
+            encode(["island", "sex"]),
+            DenoisingAutoencoder(n_components=64, optimizer="adam", learning_rate=1e-3, max_epochs=50, random_state=0),
+            LogisticRegression(max_iter=2000),
+        ),
         "one-hot + logistic": make_pipeline(
-            make_column_transformer((make_pipeline(SimpleImputer(strategy="most_frequent"),
-                                                   OneHotEncoder(handle_unknown="ignore")), ["island", "sex"]),
-                                    (make_pipeline(SimpleImputer(), StandardScaler()), NUMERIC)),
-            LogisticRegression(max_iter=2000)),
+            make_column_transformer(
+                (
+                    make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+                    ["island", "sex"],
+                ),
+                (make_pipeline(SimpleImputer(), StandardScaler()), NUMERIC),
+            ),
+            LogisticRegression(max_iter=2000),
+        ),
     }
     for name, pipe in pipes.items():
         t0 = time.perf_counter()
         acc = cross_val_score(pipe, X, y, cv=StratifiedKFold(5, shuffle=True, random_state=0))
-        rows.append({"task": "species", "method": name, "accuracy": float(acc.mean()), "std": float(acc.std()),
-                     "seconds": time.perf_counter() - t0})
+        rows.append(
+            {
+                "task": "species",
+                "method": name,
+                "accuracy": float(acc.mean()),
+                "std": float(acc.std()),
+                "seconds": time.perf_counter() - t0,
+            }
+        )
         print(f"species  {name:22s} accuracy {acc.mean():.4f} ± {acc.std():.4f}", flush=True)
 
 
@@ -92,7 +106,9 @@ def sex(df, rows: list, reps: int = 5) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             guesses = {
-                "daekit DenoisingImputer": DenoisingImputer(random_state=rep).fit_transform(holes)["sex"].to_numpy()[hide],
+                "daekit DenoisingImputer": DenoisingImputer(random_state=rep)
+                .fit_transform(holes)["sex"]
+                .to_numpy()[hide],
                 "most frequent": np.full(len(hide), holes["sex"].mode()[0]),
                 "KNNImputer": knn_sex(holes)[hide],
             }

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-
 import shutil
 import subprocess
 import sys
@@ -42,7 +41,7 @@ def write_files(folder: Path) -> tuple[Path, Path]:
     if not ten.exists():
         big = np.lib.format.open_memmap(ten, mode="w+", dtype=np.float32, shape=(10 * len(x), x.shape[1]))
         for i in range(10):
-            big[i * len(x):(i + 1) * len(x)] = x
+            big[i * len(x) : (i + 1) * len(x)] = x
         big.flush()
         del big
     return one, ten
@@ -58,11 +57,23 @@ def worker(mode: str, path: str, threads: int) -> None:
     data = np.load(path) if mode == "memory" else OutOfCoreArray(path)
     model = DAE(784, 500, generator=torch.Generator().manual_seed(0))
     t0 = time.perf_counter()
-    history = fit(model, DenoisingObjective(Masking(0.25)), data,
-                  TrainConfig(epochs=1, batch_size=128, lr=0.05, seed=0, verbose=0))
+    history = fit(
+        model,
+        DenoisingObjective(Masking(0.25)),
+        data,
+        TrainConfig(epochs=1, batch_size=128, lr=0.05, seed=0, verbose=0),
+    )
     seconds = time.perf_counter() - t0
-    print(json.dumps({"examples_per_s": len(data) / history.records[0]["seconds"], "seconds": seconds,
-                      "n": len(data), "peak_rss_mb": peak_rss_mb()}))
+    print(
+        json.dumps(
+            {
+                "examples_per_s": len(data) / history.records[0]["seconds"],
+                "seconds": seconds,
+                "n": len(data),
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -77,20 +88,31 @@ def main() -> None:
     folder = Path(args.dir)
     one, ten = write_files(folder)
     rows = []
-    for name, mode, path in (("in memory, 1x", "memory", one), ("out of core, 1x", "disk", one),
-                             ("out of core, 10x", "disk", ten)):
-        out = subprocess.run([sys.executable, __file__, "--worker", mode, str(path), "--threads", str(args.threads)],
-                             check=True, capture_output=True, text=True).stdout
+    for name, mode, path in (
+        ("in memory, 1x", "memory", one),
+        ("out of core, 1x", "disk", one),
+        ("out of core, 10x", "disk", ten),
+    ):
+        out = subprocess.run(
+            [sys.executable, __file__, "--worker", mode, str(path), "--threads", str(args.threads)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         row = {"case": name, **json.loads(out.strip().splitlines()[-1])}
         rows.append(row)
         print(f"{name:>18}: {row['examples_per_s']:8.0f} examples/s, peak RSS {row['peak_rss_mb']:7.0f} MB", flush=True)
     base = rows[0]["examples_per_s"]
     print("\n| case | examples | examples/s | vs in memory | peak RSS (MB) |\n|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['case']} | {r['n']} | {r['examples_per_s']:.0f} | {r['examples_per_s'] / base:.0%} | {r['peak_rss_mb']:.0f} |")
+        print(
+            f"| {r['case']} | {r['n']} | {r['examples_per_s']:.0f} | {r['examples_per_s'] / base:.0%} | {r['peak_rss_mb']:.0f} |"
+        )
     growth = rows[2]["peak_rss_mb"] - rows[1]["peak_rss_mb"]
-    print(f"\npeak RSS growth from 1x to 10x out of core: {growth:+.0f} MB; "
-          f"10x throughput / in memory: {rows[2]['examples_per_s'] / base:.0%}")
+    print(
+        f"\npeak RSS growth from 1x to 10x out of core: {growth:+.0f} MB; "
+        f"10x throughput / in memory: {rows[2]['examples_per_s'] / base:.0%}"
+    )
     RESULTS.mkdir(exist_ok=True)
     with open(RESULTS / "out_of_core.jsonl", "a") as f:
         f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "rows": rows, "rss_growth_mb": growth}) + "\n")

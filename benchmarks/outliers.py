@@ -28,7 +28,6 @@ import warnings
 
 import numpy as np
 import torch
-from _report import append_result, machine_info
 from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
@@ -39,6 +38,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import OneClassSVM
 
+from _report import append_result, machine_info
 from daekit.estimators import DenoisingAutoencoderOutlierDetector
 
 # Ruff et al. 2018, Table 1, MNIST one-class Deep SVDD AUROC (%) per digit (mean ± std over 10 seeds)
@@ -63,6 +63,7 @@ class PCAReconstruction:
 class PyODAutoEncoder:
     def __init__(self):
         from pyod.models.auto_encoder import AutoEncoder
+
         self.model = AutoEncoder(verbose=0, random_state=0)
 
     def fit(self, X):
@@ -95,11 +96,19 @@ def tabular(rows: list) -> None:
                     det = make().fit(inl[tr])
                 Xt = np.vstack([inl[te], outl])
                 aucs.append(roc_auc_score(np.r_[np.ones(len(te)), np.zeros(len(outl))], det.score_samples(Xt)))
-            row = {"part": "tabular", "data": name, "detector": det_name, "auroc": float(np.mean(aucs)),
-                   "auroc_std": float(np.std(aucs)), "seconds": time.perf_counter() - t0}
+            row = {
+                "part": "tabular",
+                "data": name,
+                "detector": det_name,
+                "auroc": float(np.mean(aucs)),
+                "auroc_std": float(np.std(aucs)),
+                "seconds": time.perf_counter() - t0,
+            }
             rows.append(row)
-            print(f"{name:14s} {det_name:20s} AUROC {row['auroc']:.3f} ± {row['auroc_std']:.3f}  {row['seconds']:.1f}s",
-                  flush=True)
+            print(
+                f"{name:14s} {det_name:20s} AUROC {row['auroc']:.3f} ± {row['auroc_std']:.3f}  {row['seconds']:.1f}s",
+                flush=True,
+            )
         det = DenoisingAutoencoderOutlierDetector(contamination=0.1, random_state=0).fit(inl)
         share = float(np.mean(det.predict(inl) == -1))
         rows.append({"part": "tabular", "data": name, "contamination": 0.1, "flagged_share": share})
@@ -108,28 +117,38 @@ def tabular(rows: list) -> None:
 
 def mnist(rows: list, digits: list[int], outlier_score: str | None = None) -> None:
     from daekit.datasets.mnist import load_mnist
+
     xtr, ytr, xte, yte = load_mnist(download=False, verbose=False)
     kw = {"outlier_score": outlier_score} if outlier_score else {}
     for d in digits:
         x, labels = xtr[ytr == d], (yte == d).astype(int)
         row = {"part": "mnist", "digit": d, "deep_svdd_published": DEEP_SVDD[d]}
         row["outlier_score"] = outlier_score or DenoisingAutoencoderOutlierDetector().outlier_score
-        for name, make in {"daekit": lambda: DenoisingAutoencoderOutlierDetector(random_state=0, **kw),
-                           "PCA-32": PCAReconstruction, "IsolationForest": lambda: IsolationForest(random_state=0)}.items():
+        for name, make in {
+            "daekit": lambda: DenoisingAutoencoderOutlierDetector(random_state=0, **kw),
+            "PCA-32": PCAReconstruction,
+            "IsolationForest": lambda: IsolationForest(random_state=0),
+        }.items():
             t0 = time.perf_counter()
             det = make().fit(x)
             fit_s = time.perf_counter() - t0
             row[name] = 100 * roc_auc_score(labels, det.score_samples(xte))
             row[f"{name}_fit_s"] = fit_s
         rows.append(row)
-        print(f"digit {d}: daekit {row['daekit']:.1f} ({row['daekit_fit_s']:.0f}s)  PCA {row['PCA-32']:.1f}  "
-              f"IF {row['IsolationForest']:.1f}  Deep SVDD (published) {DEEP_SVDD[d]:.1f}", flush=True)
+        print(
+            f"digit {d}: daekit {row['daekit']:.1f} ({row['daekit_fit_s']:.0f}s)  PCA {row['PCA-32']:.1f}  "
+            f"IF {row['IsolationForest']:.1f}  Deep SVDD (published) {DEEP_SVDD[d]:.1f}",
+            flush=True,
+        )
     m = [r for r in rows if r.get("part") == "mnist"]
     if m:
         means = {k: np.mean([r[k] for r in m]) for k in ("daekit", "PCA-32", "IsolationForest", "deep_svdd_published")}
         wins = sum(r["daekit"] > r["PCA-32"] for r in m)
-        print(f"mean over {len(m)} digits: " + "  ".join(f"{k} {v:.1f}" for k, v in means.items())
-              + f"; daekit above PCA on {wins} of {len(m)}")
+        print(
+            f"mean over {len(m)} digits: "
+            + "  ".join(f"{k} {v:.1f}" for k, v in means.items())
+            + f"; daekit above PCA on {wins} of {len(m)}"
+        )
 
 
 def main() -> None:

@@ -23,8 +23,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["mnist", "mnist-basic", "mnist-rot", "mnist-back-rand", "mnist-back-image", "mnist-rot-back-image",
-         "rectangles", "rectangles-images", "convex"]
+ORDER = [
+    "mnist",
+    "mnist-basic",
+    "mnist-rot",
+    "mnist-back-rand",
+    "mnist-back-image",
+    "mnist-rot-back-image",
+    "rectangles",
+    "rectangles-images",
+    "convex",
+]
 MODELS = ["SVMrbf", "SAA-3", "DBN-3", "SdA-3"]
 DIGIT_ROWS = ["mnist", "mnist-basic", "mnist-rot", "mnist-back-rand"]
 
@@ -58,18 +67,30 @@ def rows(cells: dict[str, dict[str, dict]]) -> list[dict]:
             if cell is None:
                 continue
             test, valid = 100 * cell["test_error"], 100 * selected_valid_error(cell)
-            out.append({"dataset": dataset, "label": cell["label"], "model": model, "test": test, "valid": valid,
-                        "gap": test - valid, "seconds": float(cell["seconds"])})
+            out.append(
+                {
+                    "dataset": dataset,
+                    "label": cell["label"],
+                    "model": model,
+                    "test": test,
+                    "valid": valid,
+                    "gap": test - valid,
+                    "seconds": float(cell["seconds"]),
+                }
+            )
     return out
 
 
 def gap_table(table: list[dict]) -> str:
-    lines = ["| Dataset | " + " | ".join(f"{m} valid → test (gap)" for m in MODELS) + " |",
-             "|---|" + "---|" * len(MODELS)]
+    lines = [
+        "| Dataset | " + " | ".join(f"{m} valid → test (gap)" for m in MODELS) + " |",
+        "|---|" + "---|" * len(MODELS),
+    ]
     for dataset in dict.fromkeys(r["dataset"] for r in table):
         by_model = {r["model"]: r for r in table if r["dataset"] == dataset}
-        cells = [f"{r['valid']:.2f} → {r['test']:.2f} ({r['gap']:+.2f})" if (r := by_model.get(m)) else "—"
-                 for m in MODELS]
+        cells = [
+            f"{r['valid']:.2f} → {r['test']:.2f} ({r['gap']:+.2f})" if (r := by_model.get(m)) else "—" for m in MODELS
+        ]
         lines.append(f"| {next(iter(by_model.values()))['label']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -87,16 +108,21 @@ def seconds_table(table: list[dict]) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cells", default=str(ROOT / "benchmarks" / "results" / "vincent2010_paper" / "cells"),
-                        help="the folder of DATASET/MODEL.json cell files")
+    parser.add_argument(
+        "--cells",
+        default=str(ROOT / "benchmarks" / "results" / "vincent2010_paper" / "cells"),
+        help="the folder of DATASET/MODEL.json cell files",
+    )
     args = parser.parse_args(argv)
     table = rows(read_cells(Path(args.cells)))
     print("Validation error of the selected grid point → test error (%), and the gap\n")
     print(gap_table(table))
     digits = [r["gap"] for r in table if r["dataset"] in DIGIT_ROWS]
     if digits:
-        print(f"\ndigit rows ({', '.join(d for d in DIGIT_ROWS if d in {r['dataset'] for r in table})}): "
-              f"gaps {min(digits):+.2f} to {max(digits):+.2f} points")
+        print(
+            f"\ndigit rows ({', '.join(d for d in DIGIT_ROWS if d in {r['dataset'] for r in table})}): "
+            f"gaps {min(digits):+.2f} to {max(digits):+.2f} points"
+        )
     print("\nTraining seconds per cell (sum over its grid points, plus the SVM refit)\n")
     print(seconds_table(table))
     return 0

@@ -28,8 +28,8 @@ import torch
 
 from _report import append_result, machine_info, round_ratios, timed_rounds
 from daekit import DAE, DenoisingObjective, Masking, TrainConfig, fit
-from daekit.numerics.precision import bfloat16_is_native
 from daekit.models.stacked import StackedNetwork
+from daekit.numerics.precision import bfloat16_is_native
 from daekit.objectives.classification import ClassificationObjective
 
 PRECISIONS = ("float32", "bfloat16")
@@ -43,8 +43,9 @@ def seconds_per_step(kind: str, x: torch.Tensor, y: torch.Tensor, batch: int, st
         model, objective, data = DAE(784, 1000, generator=g), DenoisingObjective(Masking(0.25)), x
     else:
         model, objective, data = StackedNetwork(784, [1000] * 3, 10, generator=g), ClassificationObjective(), (x, y)
-    history = fit(model, objective, data,
-                  TrainConfig(epochs=2, batch_size=batch, lr=0.01, seed=0, verbose=0, precision=precision))
+    history = fit(
+        model, objective, data, TrainConfig(epochs=2, batch_size=batch, lr=0.01, seed=0, verbose=0, precision=precision)
+    )
     return history.records[-1]["seconds"] / steps
 
 
@@ -55,16 +56,26 @@ def speed(args, x: torch.Tensor, y: torch.Tensor) -> list[dict]:
             steps = {20: 300, 128: 60, 512: 16}.get(batch, max(6000 // batch, 10))
             if args.quick:
                 steps = max(steps // 4, 5)
-            seconds = timed_rounds({p: lambda p=p: seconds_per_step(kind, x, y, batch, steps, p) for p in PRECISIONS},
-                                   args.rounds)
+            seconds = timed_rounds(
+                {p: lambda p=p: seconds_per_step(kind, x, y, batch, steps, p) for p in PRECISIONS}, args.rounds
+            )
             speedup, (lo, hi) = round_ratios(seconds["float32"], seconds["bfloat16"])
-            row = {"model": kind, "batch": batch, "rounds": args.rounds,
-                   **{f"{p}_examples_per_s": batch / statistics.median(seconds[p]) for p in PRECISIONS},
-                   "bfloat16_speedup": speedup, "bfloat16_speedup_range": [lo, hi], "seconds_per_step": seconds}
+            row = {
+                "model": kind,
+                "batch": batch,
+                "rounds": args.rounds,
+                **{f"{p}_examples_per_s": batch / statistics.median(seconds[p]) for p in PRECISIONS},
+                "bfloat16_speedup": speedup,
+                "bfloat16_speedup_range": [lo, hi],
+                "seconds_per_step": seconds,
+            }
             rows.append(row)
-            print(f"{kind:>8} batch {batch:>4}: float32 {row['float32_examples_per_s']:8.0f}/s  bfloat16 "
-                  f"{row['bfloat16_examples_per_s']:8.0f}/s  bfloat16 speed-up {speedup:.2f}x "
-                  f"({lo:.2f}-{hi:.2f})", flush=True)
+            print(
+                f"{kind:>8} batch {batch:>4}: float32 {row['float32_examples_per_s']:8.0f}/s  bfloat16 "
+                f"{row['bfloat16_examples_per_s']:8.0f}/s  bfloat16 speed-up {speedup:.2f}x "
+                f"({lo:.2f}-{hi:.2f})",
+                flush=True,
+            )
     return rows
 
 
@@ -77,25 +88,42 @@ def accuracy(args) -> list[dict]:
     splits = (x[:n], y[:n], x[50000:], y[50000:])
     rows = []
     for precision in PRECISIONS:
-        config = StackedConfig(hidden_layer_sizes=(1000, 1000, 1000), noise_levels=(0.1, 0.2, 0.3),
-                               pretrain_epochs=args.pretrain_epochs, finetune_epochs=args.finetune_epochs,
-                               pretrain_learning_rate=args.pretrain_lr, finetune_learning_rate=args.finetune_lr,
-                               batch_size=args.accuracy_batch, early_stopping=False, seed=0, device="cpu",
-                               precision=precision)
+        config = StackedConfig(
+            hidden_layer_sizes=(1000, 1000, 1000),
+            noise_levels=(0.1, 0.2, 0.3),
+            pretrain_epochs=args.pretrain_epochs,
+            finetune_epochs=args.finetune_epochs,
+            pretrain_learning_rate=args.pretrain_lr,
+            finetune_learning_rate=args.finetune_lr,
+            batch_size=args.accuracy_batch,
+            early_stopping=False,
+            seed=0,
+            device="cpu",
+            precision=precision,
+        )
         result = train_stacked(*splits, config, n_classes=10)
         net = result.network.eval()
         with torch.no_grad():
-            errors = [float((net(torch.as_tensor(a)).argmax(1) != torch.as_tensor(b)).float().mean())
-                      for a, b in ((x_test, y_test), (x[50000:], y[50000:]))]
+            errors = [
+                float((net(torch.as_tensor(a)).argmax(1) != torch.as_tensor(b)).float().mean())
+                for a, b in ((x_test, y_test), (x[50000:], y[50000:]))
+            ]
         seconds = result.phase_seconds
-        row = {"precision": precision, "test_error": errors[0], "valid_error": errors[1],
-               "pretrain_final_loss": [h.train_loss[-1] for h in result.pretrain_histories],
-               "pretrain_s": sum(v for k, v in seconds.items() if k.startswith("pretrain")),
-               "finetune_s": seconds["finetune"]}
+        row = {
+            "precision": precision,
+            "test_error": errors[0],
+            "valid_error": errors[1],
+            "pretrain_final_loss": [h.train_loss[-1] for h in result.pretrain_histories],
+            "pretrain_s": sum(v for k, v in seconds.items() if k.startswith("pretrain")),
+            "finetune_s": seconds["finetune"],
+        }
         rows.append(row)
-        print(f"{precision:>9}: test error {100 * row['test_error']:.2f}%  valid {100 * row['valid_error']:.2f}%  "
-              f"pretraining loss {', '.join(f'{v:.2f}' for v in row['pretrain_final_loss'])}  "
-              f"pretrain {row['pretrain_s']:.0f} s  finetune {row['finetune_s']:.0f} s", flush=True)
+        print(
+            f"{precision:>9}: test error {100 * row['test_error']:.2f}%  valid {100 * row['valid_error']:.2f}%  "
+            f"pretraining loss {', '.join(f'{v:.2f}' for v in row['pretrain_final_loss'])}  "
+            f"pretrain {row['pretrain_s']:.0f} s  finetune {row['finetune_s']:.0f} s",
+            flush=True,
+        )
     return rows
 
 
@@ -138,21 +166,31 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for r in speed_rows:
         lo, hi = r["bfloat16_speedup_range"]
-        print(f"| {r['model']} | {r['batch']} | {r['float32_examples_per_s']:.0f} | {r['bfloat16_examples_per_s']:.0f} | "
-              f"{r['bfloat16_speedup']:.2f}x ({lo:.2f}–{hi:.2f}) |")
+        print(
+            f"| {r['model']} | {r['batch']} | {r['float32_examples_per_s']:.0f} | {r['bfloat16_examples_per_s']:.0f} | "
+            f"{r['bfloat16_speedup']:.2f}x ({lo:.2f}–{hi:.2f}) |"
+        )
     if accuracy_rows:
-        print(f"\nSdA-3 on {args.train_size} MNIST images, batch {args.accuracy_batch}, {args.pretrain_epochs} "
-              f"pretraining epochs (lr {args.pretrain_lr:g}), {args.finetune_epochs} fine-tuning epochs "
-              f"(lr {args.finetune_lr:g}):")
-        print("\n| precision | test error (%) | valid error (%) | pretraining loss (layers 1/2/3) | pretrain s | finetune s |")
+        print(
+            f"\nSdA-3 on {args.train_size} MNIST images, batch {args.accuracy_batch}, {args.pretrain_epochs} "
+            f"pretraining epochs (lr {args.pretrain_lr:g}), {args.finetune_epochs} fine-tuning epochs "
+            f"(lr {args.finetune_lr:g}):"
+        )
+        print(
+            "\n| precision | test error (%) | valid error (%) | pretraining loss (layers 1/2/3) | pretrain s | finetune s |"
+        )
         print("|---|---|---|---|---|---|")
         for r in accuracy_rows:
-            print(f"| {r['precision']} | {100 * r['test_error']:.2f} | {100 * r['valid_error']:.2f} | "
-                  f"{' / '.join(f'{v:.2f}' for v in r['pretrain_final_loss'])} | {r['pretrain_s']:.0f} | "
-                  f"{r['finetune_s']:.0f} |")
+            print(
+                f"| {r['precision']} | {100 * r['test_error']:.2f} | {100 * r['valid_error']:.2f} | "
+                f"{' / '.join(f'{v:.2f}' for v in r['pretrain_final_loss'])} | {r['pretrain_s']:.0f} | "
+                f"{r['finetune_s']:.0f} |"
+            )
     print(f"\nmachine: {machine}")
-    append_result("precision", {"quick": args.quick, "machine": machine, "args": vars(args), "speed": speed_rows,
-                                "accuracy": accuracy_rows})
+    append_result(
+        "precision",
+        {"quick": args.quick, "machine": machine, "args": vars(args), "speed": speed_rows, "accuracy": accuracy_rows},
+    )
 
 
 if __name__ == "__main__":

@@ -92,33 +92,50 @@ def main() -> None:
         for batch in [int(b) for b in args.batches.split(",")]:
             steps = max(3000 // batch, 10) // (4 if args.quick else 1)
             data = load_inputs(steps * batch, n_in).clamp(0, 1)
-            timers = {"ceiling": lambda: ceiling_seconds_per_step(batch, n_in, n_hidden, steps),
-                      "daekit": lambda: daekit_seconds_per_step(data, batch, n_hidden, steps),
-                      "unfused": lambda: unfused_seconds_per_step(data, batch, n_hidden, steps),
-                      "sklearn": lambda: sklearn_seconds_per_step(data, batch, n_hidden, steps)}
+            timers = {
+                "ceiling": lambda: ceiling_seconds_per_step(batch, n_in, n_hidden, steps),
+                "daekit": lambda: daekit_seconds_per_step(data, batch, n_hidden, steps),
+                "unfused": lambda: unfused_seconds_per_step(data, batch, n_hidden, steps),
+                "sklearn": lambda: sklearn_seconds_per_step(data, batch, n_hidden, steps),
+            }
             seconds = timed_rounds(timers, rounds)
-            row = {"layer": f"{n_in}->{n_hidden}", "batch": batch, "rounds": rounds,
-                   **{f"{k}_examples_per_s": batch / statistics.median(v) for k, v in seconds.items()}}
-            for key, (slower, faster) in {"daekit_fraction_of_ceiling": ("ceiling", "daekit"),
-                                          "daekit_over_unfused": ("unfused", "daekit"),
-                                          "daekit_over_sklearn": ("sklearn", "daekit")}.items():
+            row = {
+                "layer": f"{n_in}->{n_hidden}",
+                "batch": batch,
+                "rounds": rounds,
+                **{f"{k}_examples_per_s": batch / statistics.median(v) for k, v in seconds.items()},
+            }
+            for key, (slower, faster) in {
+                "daekit_fraction_of_ceiling": ("ceiling", "daekit"),
+                "daekit_over_unfused": ("unfused", "daekit"),
+                "daekit_over_sklearn": ("sklearn", "daekit"),
+            }.items():
                 row[key], row[f"{key}_range"] = round_ratios(seconds[slower], seconds[faster])
             row["seconds_per_step"] = seconds
             rows.append(row)
-            print(f"{row['layer']:>10} batch {batch:>4}: ceiling {row['ceiling_examples_per_s']:8.0f}/s  "
-                  f"daekit {row['daekit_examples_per_s']:8.0f}/s ({row['daekit_fraction_of_ceiling']:.0%})  "
-                  f"daekit/unfused {row['daekit_over_unfused']:.2f}x  daekit/sklearn {row['daekit_over_sklearn']:.2f}x",
-                  flush=True)
+            print(
+                f"{row['layer']:>10} batch {batch:>4}: ceiling {row['ceiling_examples_per_s']:8.0f}/s  "
+                f"daekit {row['daekit_examples_per_s']:8.0f}/s ({row['daekit_fraction_of_ceiling']:.0%})  "
+                f"daekit/unfused {row['daekit_over_unfused']:.2f}x  daekit/sklearn {row['daekit_over_sklearn']:.2f}x",
+                flush=True,
+            )
     machine = machine_info()
-    print("\n| layer | batch | ceiling ex/s | daekit ex/s | daekit / ceiling (range) | daekit / unfused (range) "
-          "| daekit / sklearn (range) |")
+    print(
+        "\n| layer | batch | ceiling ex/s | daekit ex/s | daekit / ceiling (range) | daekit / unfused (range) "
+        "| daekit / sklearn (range) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        (lo, hi), (ulo, uhi), (slo, shi) = (r["daekit_fraction_of_ceiling_range"], r["daekit_over_unfused_range"],
-                                            r["daekit_over_sklearn_range"])
-        print(f"| {r['layer']} | {r['batch']} | {r['ceiling_examples_per_s']:.0f} | {r['daekit_examples_per_s']:.0f} | "
-              f"{r['daekit_fraction_of_ceiling']:.0%} ({lo:.0%}–{hi:.0%}) | {r['daekit_over_unfused']:.2f}x "
-              f"({ulo:.2f}–{uhi:.2f}) | {r['daekit_over_sklearn']:.2f}x ({slo:.2f}–{shi:.2f}) |")
+        (lo, hi), (ulo, uhi), (slo, shi) = (
+            r["daekit_fraction_of_ceiling_range"],
+            r["daekit_over_unfused_range"],
+            r["daekit_over_sklearn_range"],
+        )
+        print(
+            f"| {r['layer']} | {r['batch']} | {r['ceiling_examples_per_s']:.0f} | {r['daekit_examples_per_s']:.0f} | "
+            f"{r['daekit_fraction_of_ceiling']:.0%} ({lo:.0%}–{hi:.0%}) | {r['daekit_over_unfused']:.2f}x "
+            f"({ulo:.2f}–{uhi:.2f}) | {r['daekit_over_sklearn']:.2f}x ({slo:.2f}–{shi:.2f}) |"
+        )
     print(f"\nmachine: {machine}")
     append_result("rbm_step", {"quick": args.quick, "machine": machine, "rows": rows})
 

@@ -47,8 +47,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
-from daekit.training.schedules import fit_in_phases  # noqa: E402
-from daekit.utils.atomic import atomic_write_bytes  # noqa: E402
 from daekit.datasets.toy import make_toy  # noqa: E402
 from daekit.models.dae import DAE  # noqa: E402
 from daekit.models.score_networks import NoiseConditionalScoreNet, ScoreNet  # noqa: E402
@@ -58,25 +56,43 @@ from daekit.score import (  # noqa: E402
     geometric_sigmas,
     relative_fisher_divergence,
 )
+from daekit.training.schedules import fit_in_phases  # noqa: E402
+from daekit.utils.atomic import atomic_write_bytes  # noqa: E402
 from daekit.viz import plot_score_field  # noqa: E402
 
 METHODS = ["dsm", "ism", "esm", "dsm-plain", "annealed", "tied-dae"]
-LABELS = {"dsm": "DSM", "ism": "ISM", "esm": "ESM (oracle)", "dsm-plain": "DSM plain MLP",
-          "annealed": "annealed (NCSN)", "tied-dae": "tied DAE energy"}
+LABELS = {
+    "dsm": "DSM",
+    "ism": "ISM",
+    "esm": "ESM (oracle)",
+    "dsm-plain": "DSM plain MLP",
+    "annealed": "annealed (NCSN)",
+    "tied-dae": "tied DAE energy",
+}
 TARGET = 0.05
 
 
 def _git_commit() -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              timeout=10).stdout.strip() or None
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         return None
 
 
 def _score_net(sigma: float, fourier: int, seed: int) -> ScoreNet:
-    return ScoreNet(2, (128, 128), "silu", output_scale=1.0 / sigma, fourier_features=fourier,
-                    generator=torch.Generator().manual_seed(seed))
+    return ScoreNet(
+        2,
+        (128, 128),
+        "silu",
+        output_scale=1.0 / sigma,
+        fourier_features=fourier,
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", nargs="+", default=["8gaussians", "25gaussians"])
     ap.add_argument("--sigmas", nargs="+", type=float, default=[0.05, 0.1, 0.5])
     ap.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
-    ap.add_argument("--dae-extra-sigmas", nargs="*", type=float, default=[1.0],
-                    help="further σ for the tied DAE only (default 1.0)")
+    ap.add_argument(
+        "--dae-extra-sigmas", nargs="*", type=float, default=[1.0], help="further σ for the tied DAE only (default 1.0)"
+    )
     ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--n-train", type=int, default=20000)
     ap.add_argument("--n-eval", type=int, default=20000)
@@ -116,8 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         dae_sigmas = list(args.sigmas) + [s for s in args.dae_extra_sigmas if s not in args.sigmas]
         for sigma in dae_sigmas:
             smoothed = density.smoothed(sigma)
-            evals[sigma] = (smoothed, smoothed.sample(args.n_eval, torch.Generator().manual_seed(args.seed + 7),
-                                                      dtype=torch.float32))
+            evals[sigma] = (
+                smoothed,
+                smoothed.sample(args.n_eval, torch.Generator().manual_seed(args.seed + 7), dtype=torch.float32),
+            )
         for sigma in dae_sigmas:
             smoothed, x_eval = evals[sigma]
             for method in ("dsm", "ism", "esm", "dsm-plain"):
@@ -131,24 +150,42 @@ def main(argv: list[str] | None = None) -> int:
                 seconds = time.perf_counter() - t0
                 net.eval()
                 record(data, sigma, method, relative_fisher_divergence(net, smoothed.score, x_eval), seconds)
-                if (not args.no_save and method == "dsm" and data == "8gaussians" and sigma == 0.1):
+                if not args.no_save and method == "dsm" and data == "8gaussians" and sigma == 0.1:
                     Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
-                    plot_score_field(net, smoothed.score, smoothed.prob, args.figure, extent=(-2.9, 2.9, -2.9, 2.9),
-                                     title=f"8gaussians, σ = 0.1: DSM-trained ScoreNet vs the exact score of q_σ "
-                                           f"(rel. Fisher {rows[-1]['relative_fisher']:.2g})",
-                                     labels=("exact ∇ log q_σ", "learned s_θ (DSM)"))
+                    plot_score_field(
+                        net,
+                        smoothed.score,
+                        smoothed.prob,
+                        args.figure,
+                        extent=(-2.9, 2.9, -2.9, 2.9),
+                        title=f"8gaussians, σ = 0.1: DSM-trained ScoreNet vs the exact score of q_σ "
+                        f"(rel. Fisher {rows[-1]['relative_fisher']:.2g})",
+                        labels=("exact ∇ log q_σ", "learned s_θ (DSM)"),
+                    )
             if "tied-dae" in args.methods:
-                model = DAE(2, 256, tied_weights=True, activation="sigmoid", reconstruction="gaussian",
-                            generator=torch.Generator().manual_seed(args.seed + 1))
+                model = DAE(
+                    2,
+                    256,
+                    tied_weights=True,
+                    activation="sigmoid",
+                    reconstruction="gaussian",
+                    generator=torch.Generator().manual_seed(args.seed + 1),
+                )
                 t0 = time.perf_counter()
                 fit_in_phases(model, ScoreObjective("dae", sigma), x, args.epochs, 0.1, bs, seed=args.seed)
                 seconds = time.perf_counter() - t0
-                record(data, sigma, "tied-dae",
-                       relative_fisher_divergence(dae_score_fn(model, sigma), smoothed.score, x_eval), seconds)
+                record(
+                    data,
+                    sigma,
+                    "tied-dae",
+                    relative_fisher_divergence(dae_score_fn(model, sigma), smoothed.score, x_eval),
+                    seconds,
+                )
         if "annealed" in args.methods:
             levels = geometric_sigmas(1.0, 0.05, 10)
-            net = NoiseConditionalScoreNet(2, (128, 128), "silu", fourier_features=64,
-                                           generator=torch.Generator().manual_seed(args.seed + 1))
+            net = NoiseConditionalScoreNet(
+                2, (128, 128), "silu", fourier_features=64, generator=torch.Generator().manual_seed(args.seed + 1)
+            )
             t0 = time.perf_counter()
             # one network for all the table's σ: three times a single-σ budget
             fit_in_phases(net, ScoreObjective("annealed", sigmas=levels), x, 3 * args.epochs, lr, bs, seed=args.seed)
@@ -156,8 +193,14 @@ def main(argv: list[str] | None = None) -> int:
             net.eval()
             for sigma in args.sigmas:
                 smoothed, x_eval = evals[sigma]
-                record(data, sigma, "annealed", relative_fisher_divergence(net.at(sigma), smoothed.score, x_eval),
-                       seconds, shared_network=True)
+                record(
+                    data,
+                    sigma,
+                    "annealed",
+                    relative_fisher_divergence(net.at(sigma), smoothed.score, x_eval),
+                    seconds,
+                    shared_network=True,
+                )
     total = time.perf_counter() - t_all
 
     # ---- the table
@@ -170,7 +213,11 @@ def main(argv: list[str] | None = None) -> int:
             vals = []
             for m in methods:
                 r = cell.get((data, sigma, m))
-                vals.append("—" if r is None else f"{r['relative_fisher']:.4f}" + (" ✗" if r["relative_fisher"] > TARGET else ""))
+                vals.append(
+                    "—"
+                    if r is None
+                    else f"{r['relative_fisher']:.4f}" + (" ✗" if r["relative_fisher"] > TARGET else "")
+                )
             lines.append(f"| {data} | {sigma:g} | " + " | ".join(vals) + " |")
     times = []
     for m in methods:
@@ -180,31 +227,51 @@ def main(argv: list[str] | None = None) -> int:
         if secs:
             times.append(f"{LABELS[m]}: {sum(secs) / len(secs):.1f} s")
     print()
-    print("Relative Fisher divergence E‖s − ∇log q_σ‖² / E‖∇log q_σ‖² on fresh samples of q_σ "
-          f"(✗: above the target {TARGET})")
+    print(
+        "Relative Fisher divergence E‖s − ∇log q_σ‖² / E‖∇log q_σ‖² on fresh samples of q_σ "
+        f"(✗: above the target {TARGET})"
+    )
     print("\n".join(lines))
     print("\nMean wall time per trained model (annealed: one network per density, 3× the epochs): " + "; ".join(times))
-    print(f"Total {total:.0f} s, torch {torch.__version__}, {args.threads} thread(s), {platform.processor() or platform.machine()}")
+    print(
+        f"Total {total:.0f} s, torch {torch.__version__}, {args.threads} thread(s), {platform.processor() or platform.machine()}"
+    )
 
     if not args.no_save:
         entry = {
-            "benchmark": "score_matching", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "commit": _git_commit(), "torch": torch.__version__, "threads": args.threads, "quick": args.quick,
-            "config": {"epochs": args.epochs, "n_train": args.n_train, "n_eval": args.n_eval, "batch_size": bs,
-                       "lr": lr, "lr_phases": "lr x1 for 1/2, /5 for 1/4, /25 for 1/4 of the epochs",
-                       "net": "ScoreNet(2, (128,128), silu, fourier_features=64, output_scale=1/sigma)",
-                       "plain_net": "same without fourier features", "tied_dae": "DAE(2, 256), lr 0.1",
-                       "dae_extra_sigmas": args.dae_extra_sigmas,
-                       "annealed": "NoiseConditionalScoreNet, 10 geometric sigmas 1..0.05, 3x epochs",
-                       "seed": args.seed, "target": TARGET},
-            "total_seconds": total, "results": rows, "table": "\n".join(lines),
+            "benchmark": "score_matching",
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "commit": _git_commit(),
+            "torch": torch.__version__,
+            "threads": args.threads,
+            "quick": args.quick,
+            "config": {
+                "epochs": args.epochs,
+                "n_train": args.n_train,
+                "n_eval": args.n_eval,
+                "batch_size": bs,
+                "lr": lr,
+                "lr_phases": "lr x1 for 1/2, /5 for 1/4, /25 for 1/4 of the epochs",
+                "net": "ScoreNet(2, (128,128), silu, fourier_features=64, output_scale=1/sigma)",
+                "plain_net": "same without fourier features",
+                "tied_dae": "DAE(2, 256), lr 0.1",
+                "dae_extra_sigmas": args.dae_extra_sigmas,
+                "annealed": "NoiseConditionalScoreNet, 10 geometric sigmas 1..0.05, 3x epochs",
+                "seed": args.seed,
+                "target": TARGET,
+            },
+            "total_seconds": total,
+            "results": rows,
+            "table": "\n".join(lines),
         }
         path = Path(args.results)
         path.parent.mkdir(parents=True, exist_ok=True)
         old = path.read_bytes() if path.exists() else b""
         atomic_write_bytes(path, old + (json.dumps(entry, ensure_ascii=False) + "\n").encode())
-        print(f"appended to {os.path.relpath(path, ROOT)}" + (f"; figure {os.path.relpath(args.figure, ROOT)}"
-                                                              if "dsm" in args.methods else ""))
+        print(
+            f"appended to {os.path.relpath(path, ROOT)}"
+            + (f"; figure {os.path.relpath(args.figure, ROOT)}" if "dsm" in args.methods else "")
+        )
     return 0
 
 

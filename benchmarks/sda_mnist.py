@@ -65,8 +65,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=20)
     p.add_argument("--patience", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads per run (default 1: on a shared 2-core machine one thread is faster)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads per run (default 1: on a shared 2-core machine one thread is faster)",
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--out-root", default=str(ROOT / "runs" / "sda_mnist"))
     p.add_argument("--resume", action="store_true", help="continue the runs in --out-root")
@@ -92,12 +96,41 @@ def mode_name(args) -> str:
 
 
 def run_variant(name: str, args, out: Path) -> dict:
-    argv = [sys.executable, "-m", "daekit", "sda", "--data", "mnist", "--layers", args.layers,
-            "--noise", args.noise, "--pretrain-epochs", str(args.pretrain_epochs),
-            "--finetune-epochs", str(args.finetune_epochs), "--pretrain-lr", str(args.pretrain_lr),
-            "--finetune-lr", str(args.finetune_lr), "--batch-size", str(args.batch_size),
-            "--patience", str(args.patience), "--seed", str(args.seed), "--device", args.device,
-            "--threads", str(args.threads), "--valid-size", "10000", "--out", str(out), *VARIANTS[name]]
+    argv = [
+        sys.executable,
+        "-m",
+        "daekit",
+        "sda",
+        "--data",
+        "mnist",
+        "--layers",
+        args.layers,
+        "--noise",
+        args.noise,
+        "--pretrain-epochs",
+        str(args.pretrain_epochs),
+        "--finetune-epochs",
+        str(args.finetune_epochs),
+        "--pretrain-lr",
+        str(args.pretrain_lr),
+        "--finetune-lr",
+        str(args.finetune_lr),
+        "--batch-size",
+        str(args.batch_size),
+        "--patience",
+        str(args.patience),
+        "--seed",
+        str(args.seed),
+        "--device",
+        args.device,
+        "--threads",
+        str(args.threads),
+        "--valid-size",
+        "10000",
+        "--out",
+        str(out),
+        *VARIANTS[name],
+    ]
     if args.train_size:
         argv += ["--train-size", str(args.train_size)]
     if args.resume:
@@ -121,8 +154,11 @@ def run_variant(name: str, args, out: Path) -> dict:
 
 def table(results: dict[str, dict]) -> str:
     phases = ["pretrain-1", "pretrain-2", "pretrain-3", "finetune"]
-    head = (f"{'model':<12} {'test error (%)':>16} {'valid error (%)':>16} {'best ep':>7} "
-            + " ".join(f"{p:>10}" for p in phases) + f" {'total s':>8} {'peak RSS MB':>11}")
+    head = (
+        f"{'model':<12} {'test error (%)':>16} {'valid error (%)':>16} {'best ep':>7} "
+        + " ".join(f"{p:>10}" for p in phases)
+        + f" {'total s':>8} {'peak RSS MB':>11}"
+    )
     lines = [head, "-" * len(head)]
     for name, r in results.items():
         sec = r.get("phase_seconds", {})
@@ -130,9 +166,12 @@ def table(results: dict[str, dict]) -> str:
         lines.append(
             f"{name:<12} {100 * r['test_error']:>9.2f} ± {100 * r['test_error_ci95']:<4.2f} "
             f"{100 * r['valid_error']:>9.2f} ± {100 * r['valid_error_ci95']:<4.2f} {r['best_epoch']:>7} {cells} "
-            f"{r['total_seconds']:>8.0f} {r['peak_rss_mb']:>11.0f}")
-    lines.append("phase columns: training seconds of each phase (sum over its epochs, including any epochs run "
-                 "before a resume); ± is the 95% interval 1.96·√(p(1−p)/n).")
+            f"{r['total_seconds']:>8.0f} {r['peak_rss_mb']:>11.0f}"
+        )
+    lines.append(
+        "phase columns: training seconds of each phase (sum over its epochs, including any epochs run "
+        "before a resume); ± is the 95% interval 1.96·√(p(1−p)/n)."
+    )
     return "\n".join(lines)
 
 
@@ -145,24 +184,53 @@ def main(argv=None) -> int:
     for name in args.variants:
         results[name] = run_variant(name, args, root / name)
     print()
-    print(f"MNIST, {mode}: train {results[args.variants[0]]['n_train']}, valid "
-          f"{results[args.variants[0]]['n_valid']}, test {results[args.variants[0]]['n_test']}; "
-          f"layers {args.layers}, SdA noise {args.noise}")
+    print(
+        f"MNIST, {mode}: train {results[args.variants[0]]['n_train']}, valid "
+        f"{results[args.variants[0]]['n_valid']}, test {results[args.variants[0]]['n_test']}; "
+        f"layers {args.layers}, SdA noise {args.noise}"
+    )
     print(table(results))
     import torch
 
     record = {
-        "benchmark": "sda_mnist", "mode": mode,
+        "benchmark": "sda_mnist",
+        "mode": mode,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "host": {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-                 "cpus": os.cpu_count(), "threads": args.threads,
-                 "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
+        "host": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "cpus": os.cpu_count(),
+            "threads": args.threads,
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
         "settings": {k: v for k, v in vars(args).items() if k not in ("out_root", "quiet")},
         "wall_seconds": time.perf_counter() - t0,
-        "variants": {name: {k: r.get(k) for k in (
-            "test_error", "test_error_ci95", "valid_error", "valid_error_ci95", "train_error", "best_epoch",
-            "finetune_epochs_run", "stopped_early", "pretrain_final_loss", "phase_seconds", "wall_seconds",
-            "total_seconds", "peak_rss_mb", "resumed", "n_train", "n_valid", "n_test")} for name, r in results.items()},
+        "variants": {
+            name: {
+                k: r.get(k)
+                for k in (
+                    "test_error",
+                    "test_error_ci95",
+                    "valid_error",
+                    "valid_error_ci95",
+                    "train_error",
+                    "best_epoch",
+                    "finetune_epochs_run",
+                    "stopped_early",
+                    "pretrain_final_loss",
+                    "phase_seconds",
+                    "wall_seconds",
+                    "total_seconds",
+                    "peak_rss_mb",
+                    "resumed",
+                    "n_train",
+                    "n_valid",
+                    "n_test",
+                )
+            }
+            for name, r in results.items()
+        },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with open(RESULTS, "a") as fh:

@@ -45,11 +45,11 @@ def ceiling_seconds_per_step(batch: int, n_in: int, n_hidden: int, steps: int) -
         torch.mm(x, Wt, out=a_out)
     t0 = time.perf_counter()
     for _ in range(steps):
-        torch.mm(x, Wt, out=a_out)      # a = x̃ Wᵀ
-        torch.mm(h, W, out=z_out)       # z = h W
-        torch.mm(dz, Wt, out=dh_out)    # δh = δz Wᵀ
-        torch.mm(ht, dz, out=g1)        # ∂W (decoder) = hᵀ δz
-        torch.mm(ht, x, out=g2)         # ∂W (encoder) = δaᵀ x̃
+        torch.mm(x, Wt, out=a_out)  # a = x̃ Wᵀ
+        torch.mm(h, W, out=z_out)  # z = h W
+        torch.mm(dz, Wt, out=dh_out)  # δh = δz Wᵀ
+        torch.mm(ht, dz, out=g1)  # ∂W (decoder) = hᵀ δz
+        torch.mm(ht, x, out=g2)  # ∂W (encoder) = δaᵀ x̃
     return (time.perf_counter() - t0) / steps
 
 
@@ -57,8 +57,9 @@ def daekit_seconds_per_step(data: torch.Tensor, batch: int, n_hidden: int, steps
     """``daekit.fit`` for one epoch of ``steps`` batches (after a warm-up epoch), per step."""
     x = data[: steps * batch]
     model = DAE(x.shape[1], n_hidden, generator=torch.Generator().manual_seed(0))
-    history = fit(model, DenoisingObjective(Masking(0.25)), x,
-                  TrainConfig(epochs=2, batch_size=batch, lr=0.01, seed=0, verbose=0))
+    history = fit(
+        model, DenoisingObjective(Masking(0.25)), x, TrainConfig(epochs=2, batch_size=batch, lr=0.01, seed=0, verbose=0)
+    )
     return history.records[-1]["seconds"] / steps
 
 
@@ -76,7 +77,7 @@ def plain_seconds_per_step(data: torch.Tensor, batch: int, n_hidden: int, steps:
         perm = torch.randperm(len(x_all))
         t0 = time.perf_counter()
         for i in range(0, len(x_all), batch):
-            x = x_all[perm[i:i + batch]]
+            x = x_all[perm[i : i + batch]]
             x_tilde = x * (torch.rand_like(x) > 0.25)
             h = torch.sigmoid(F.linear(x_tilde, W, b))
             z = F.linear(h, W.t(), c)
@@ -105,7 +106,9 @@ def load_inputs(n: int, n_in: int) -> torch.Tensor:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps and (unless --rounds) 3 rounds")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds per cell (default 7; ratios: median over rounds)")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="rounds per cell (default 7; ratios: median over rounds)"
+    )
     parser.add_argument("--batches", default="1,20,128,512")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
@@ -122,33 +125,48 @@ def main() -> None:
             if args.quick:
                 steps = max(steps // 4, 10)
             data = load_inputs(steps * batch, n_in)
-            timers = {"ceiling": lambda: ceiling_seconds_per_step(batch, n_in, n_hidden, steps),
-                      "daekit": lambda: daekit_seconds_per_step(data, batch, n_hidden, steps),
-                      "plain": lambda: plain_seconds_per_step(data, batch, n_hidden, steps)}
+            timers = {
+                "ceiling": lambda: ceiling_seconds_per_step(batch, n_in, n_hidden, steps),
+                "daekit": lambda: daekit_seconds_per_step(data, batch, n_hidden, steps),
+                "plain": lambda: plain_seconds_per_step(data, batch, n_hidden, steps),
+            }
             seconds = timed_rounds(timers, rounds)
             share, share_range = round_ratios(seconds["ceiling"], seconds["daekit"])
             speedup, speedup_range = round_ratios(seconds["plain"], seconds["daekit"])
-            row = {"layer": f"{n_in}->{n_hidden}", "batch": batch, "rounds": rounds,
-                   **{f"{k}_examples_per_s": batch / statistics.median(v) for k, v in seconds.items()},
-                   "daekit_fraction_of_ceiling": share, "daekit_fraction_of_ceiling_range": share_range,
-                   "plain_fraction_of_ceiling": round_ratios(seconds["ceiling"], seconds["plain"])[0],
-                   "daekit_over_plain": speedup, "daekit_over_plain_range": speedup_range,
-                   "seconds_per_step": seconds}
+            row = {
+                "layer": f"{n_in}->{n_hidden}",
+                "batch": batch,
+                "rounds": rounds,
+                **{f"{k}_examples_per_s": batch / statistics.median(v) for k, v in seconds.items()},
+                "daekit_fraction_of_ceiling": share,
+                "daekit_fraction_of_ceiling_range": share_range,
+                "plain_fraction_of_ceiling": round_ratios(seconds["ceiling"], seconds["plain"])[0],
+                "daekit_over_plain": speedup,
+                "daekit_over_plain_range": speedup_range,
+                "seconds_per_step": seconds,
+            }
             rows.append(row)
-            print(f"{row['layer']:>10} batch {batch:>4}: ceiling {row['ceiling_examples_per_s']:9.0f}/s  "
-                  f"daekit {row['daekit_examples_per_s']:9.0f}/s ({row['daekit_fraction_of_ceiling']:.0%})  "
-                  f"plain {row['plain_examples_per_s']:9.0f}/s ({row['plain_fraction_of_ceiling']:.0%})  "
-                  f"daekit/plain {row['daekit_over_plain']:.2f}x (medians of {rounds} rounds)", flush=True)
+            print(
+                f"{row['layer']:>10} batch {batch:>4}: ceiling {row['ceiling_examples_per_s']:9.0f}/s  "
+                f"daekit {row['daekit_examples_per_s']:9.0f}/s ({row['daekit_fraction_of_ceiling']:.0%})  "
+                f"plain {row['plain_examples_per_s']:9.0f}/s ({row['plain_fraction_of_ceiling']:.0%})  "
+                f"daekit/plain {row['daekit_over_plain']:.2f}x (medians of {rounds} rounds)",
+                flush=True,
+            )
     machine = machine_info()
-    print("\n| layer | batch | ceiling ex/s | daekit ex/s | daekit / ceiling (range) | plain / ceiling "
-          "| daekit / plain (range) |")
+    print(
+        "\n| layer | batch | ceiling ex/s | daekit ex/s | daekit / ceiling (range) | plain / ceiling "
+        "| daekit / plain (range) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         lo, hi = r["daekit_fraction_of_ceiling_range"]
         slo, shi = r["daekit_over_plain_range"]
-        print(f"| {r['layer']} | {r['batch']} | {r['ceiling_examples_per_s']:.0f} | {r['daekit_examples_per_s']:.0f} | "
-              f"{r['daekit_fraction_of_ceiling']:.0%} ({lo:.0%}–{hi:.0%}) | {r['plain_fraction_of_ceiling']:.0%} | "
-              f"{r['daekit_over_plain']:.2f}x ({slo:.2f}–{shi:.2f}) |")
+        print(
+            f"| {r['layer']} | {r['batch']} | {r['ceiling_examples_per_s']:.0f} | {r['daekit_examples_per_s']:.0f} | "
+            f"{r['daekit_fraction_of_ceiling']:.0%} ({lo:.0%}–{hi:.0%}) | {r['plain_fraction_of_ceiling']:.0%} | "
+            f"{r['daekit_over_plain']:.2f}x ({slo:.2f}–{shi:.2f}) |"
+        )
     print(f"\nmachine: {machine}")
     append_result("train_step", {"quick": args.quick, "machine": machine, "rows": rows})
 

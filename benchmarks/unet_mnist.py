@@ -43,8 +43,14 @@ def draw(job: tuple[str, str, int, dict]) -> dict:
 
     samples, seconds = sample_denoiser_run(run, method, n, seed=1, **options)
     path = save_samples(Path(run) / f"samples_{method}.npy", samples)
-    return {"method": method, "n": n, "options": options, "sample_seconds": seconds,
-            "seconds_per_1000": 1000 * seconds / n, "path": str(path)}
+    return {
+        "method": method,
+        "n": n,
+        "options": options,
+        "sample_seconds": seconds,
+        "seconds_per_1000": 1000 * seconds / n,
+        "path": str(path),
+    }
 
 
 def save_grid(samples_file: str, path: Path) -> None:
@@ -73,8 +79,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--skip-train", action="store_true")
     p.add_argument("--skip-sample", action="store_true")
     p.add_argument("--grids", default=None, help="folder for 10×10 sample grids samples_unet_M.png (e.g. docs/images)")
-    p.add_argument("--reference-only", action="store_true",
-                   help="only compute the held-out rows into OUT/reference.json (no model needed)")
+    p.add_argument(
+        "--reference-only",
+        action="store_true",
+        help="only compute the held-out rows into OUT/reference.json (no model needed)",
+    )
     return p.parse_args()
 
 
@@ -85,9 +94,9 @@ def main() -> None:
     out = Path(args.out)
     record: dict = {"machine": machine_info(), "args": vars(args)}
     if args.reference_only:
-        from daekit.runs.denoiser import mnist_images
         from daekit.metrics.mnist_classifier import get_mnist_classifier
         from daekit.metrics.sample_quality import reference_rows
+        from daekit.runs.denoiser import mnist_images
 
         torch.set_num_threads(args.threads)
         x_train, _, x_test, _ = mnist_images()
@@ -99,8 +108,15 @@ def main() -> None:
         return
     if not args.skip_train:
         torch.set_num_threads(args.threads)
-        record["train"] = train_mnist_unet_run(out, minutes=args.minutes, epochs=1000, channels=args.channels,
-                                               blocks_per_level=args.blocks, batch_size=args.batch_size, lr=args.lr)
+        record["train"] = train_mnist_unet_run(
+            out,
+            minutes=args.minutes,
+            epochs=1000,
+            channels=args.channels,
+            blocks_per_level=args.blocks,
+            batch_size=args.batch_size,
+            lr=args.lr,
+        )
         print(f"trained: {json.dumps(record['train'])}", flush=True)
     else:
         record["train"] = json.loads((out / "result.json").read_text())
@@ -126,9 +142,15 @@ def main() -> None:
 
     # the held-out row at the same sample count: training images scored as if they were samples
     n = record["sampling"][0]["n"] if record["sampling"] else args.n_samples
-    held_out = save_samples(out / "samples_heldout.npy", mnist_images()[0][10_000:10_000 + n])
-    sampled = record["sampling"] + [{"method": f"data: {n:,} training images as samples", "n": n,
-                                     "path": str(held_out), "seconds_per_1000": float("nan")}]
+    held_out = save_samples(out / "samples_heldout.npy", mnist_images()[0][10_000 : 10_000 + n])
+    sampled = record["sampling"] + [
+        {
+            "method": f"data: {n:,} training images as samples",
+            "n": n,
+            "path": str(held_out),
+            "seconds_per_1000": float("nan"),
+        }
+    ]
     rows = []
     for s in sampled:
         t0 = time.perf_counter()
@@ -138,20 +160,26 @@ def main() -> None:
     record["rows"] = rows
     append_result("unet_mnist", record)
     minutes = record["train"]["train_seconds"] / 60
-    print("\n| sampler | samples | Parzen (nats) | Fréchet | recognizable | max class dev. | memorization | "
-          "train min | s / 1,000 samples |")
+    print(
+        "\n| sampler | samples | Parzen (nats) | Fréchet | recognizable | max class dev. | memorization | "
+        "train min | s / 1,000 samples |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         name = r["method"] if r["method"].startswith("data:") else f"U-Net, {r['method']}"
-        print(f"| {name} | {r['n_samples']:,} | {r['parzen']:.1f} ± {r['parzen_se']:.1f} | "
-              f"{r['frechet']:.2f} ± {r['frechet_se']:.2f} | {100 * r['recognizable']:.1f} % | "
-              f"{100 * r['max_class_deviation']:.1f} pp | {r['memorization']:.3f} ± {r['memorization_se']:.3f} | "
-              f"{minutes:.0f} | {r['seconds_per_1000']:.0f} |")
+        print(
+            f"| {name} | {r['n_samples']:,} | {r['parzen']:.1f} ± {r['parzen_se']:.1f} | "
+            f"{r['frechet']:.2f} ± {r['frechet_se']:.2f} | {100 * r['recognizable']:.1f} % | "
+            f"{100 * r['max_class_deviation']:.1f} pp | {r['memorization']:.3f} ± {r['memorization_se']:.3f} | "
+            f"{minutes:.0f} | {r['seconds_per_1000']:.0f} |"
+        )
     if (out / "reference.json").is_file():
         ref = json.loads((out / "reference.json").read_text())
-        print(f"| held-out: {ref['n_samples']:,} training images as samples | {ref['n_samples']:,} | "
-              f"{ref['parzen']:.1f} ± {ref['parzen_se']:.1f} | floor {ref['frechet_floor']:.2f} | "
-              f"{100 * ref['recognizable']:.1f} % | {100 * ref['max_class_deviation']:.1f} pp | – | – | – |")
+        print(
+            f"| held-out: {ref['n_samples']:,} training images as samples | {ref['n_samples']:,} | "
+            f"{ref['parzen']:.1f} ± {ref['parzen_se']:.1f} | floor {ref['frechet_floor']:.2f} | "
+            f"{100 * ref['recognizable']:.1f} % | {100 * ref['max_class_deviation']:.1f} pp | – | – | – |"
+        )
 
 
 if __name__ == "__main__":

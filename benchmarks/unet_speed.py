@@ -28,10 +28,10 @@ import torch
 
 from _report import append_result, machine_info, round_ratios, timed_rounds
 from daekit.models.edm import EDMDenoiser
-from daekit.sampling.edm import heun_sampler
-from daekit.runs.denoiser import train_denoiser
-from daekit.numerics.precision import bfloat16_is_native
 from daekit.models.unet import UNet
+from daekit.numerics.precision import bfloat16_is_native
+from daekit.runs.denoiser import train_denoiser
+from daekit.sampling.edm import heun_sampler
 
 
 def make_model(args: argparse.Namespace, seed: int = 0) -> EDMDenoiser:
@@ -47,7 +47,7 @@ def plain_loop(args: argparse.Namespace, x: torch.Tensor) -> float:
     sd = model.sigma_data
     t0 = time.perf_counter()
     for step in range(args.steps):
-        xb = x[step * args.batch:(step + 1) * args.batch]
+        xb = x[step * args.batch : (step + 1) * args.batch]
         sigma = torch.exp(torch.randn(len(xb), generator=g) * 1.2 - 1.2)
         s = sigma[:, None, None, None]
         noisy = xb + s * torch.randn(xb.shape, generator=g)
@@ -62,8 +62,15 @@ def daekit_loop(args: argparse.Namespace, x: torch.Tensor) -> float:
     """Seconds for ``args.steps`` steps of :func:`train_denoiser` (one epoch over steps·batch images)."""
     model = make_model(args)
     t0 = time.perf_counter()
-    train_denoiser(model, x[:args.steps * args.batch].numpy(), epochs=1, batch_size=args.batch, lr=1e-3,
-                   precision=args.precision, verbose=0)
+    train_denoiser(
+        model,
+        x[: args.steps * args.batch].numpy(),
+        epochs=1,
+        batch_size=args.batch,
+        lr=1e-3,
+        precision=args.precision,
+        verbose=0,
+    )
     return time.perf_counter() - t0
 
 
@@ -91,9 +98,14 @@ def sampling(args: argparse.Namespace) -> dict:
     seconds = timed_rounds({"bare": bare, "sampler": sampler}, args.rounds)
     ratio, span = round_ratios(seconds["bare"], seconds["sampler"])
     per_eval = {k: statistics.median(v) / evals for k, v in seconds.items()}
-    return {"evaluations": evals, "batch": args.sample_batch, "seconds_per_eval": per_eval,
-            "images_per_second_forward": {k: args.sample_batch / v for k, v in per_eval.items()},
-            "sampler_over_bare": ratio, "sampler_over_bare_range": span}
+    return {
+        "evaluations": evals,
+        "batch": args.sample_batch,
+        "seconds_per_eval": per_eval,
+        "images_per_second_forward": {k: args.sample_batch / v for k, v in per_eval.items()},
+        "sampler_over_bare": ratio,
+        "sampler_over_bare_range": span,
+    }
 
 
 def main() -> None:
@@ -115,22 +127,32 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     x = torch.rand(args.steps * args.batch, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     n_params = sum(q.numel() for q in make_model(args).parameters())
-    plain_loop(args, x[:2 * args.batch]) if args.steps >= 2 else None  # warm-up
+    plain_loop(args, x[: 2 * args.batch]) if args.steps >= 2 else None  # warm-up
     seconds = timed_rounds({"plain": lambda: plain_loop(args, x), "daekit": lambda: daekit_loop(args, x)}, args.rounds)
     ratio, span = round_ratios(seconds["plain"], seconds["daekit"])  # daekit speed-up = plain time / daekit time
     images = args.steps * args.batch
     train = {k: images / statistics.median(v) for k, v in seconds.items()}
     sample = sampling(args)
-    record = {"machine": machine_info(bfloat16_native=bfloat16_is_native("cpu")), "parameters": n_params,
-              "config": {k: v for k, v in vars(args).items()}, "train_images_per_second": train,
-              "train_speedup": ratio, "train_speedup_range": span, "sampling": sample}
+    record = {
+        "machine": machine_info(bfloat16_native=bfloat16_is_native("cpu")),
+        "parameters": n_params,
+        "config": {k: v for k, v in vars(args).items()},
+        "train_images_per_second": train,
+        "train_speedup": ratio,
+        "train_speedup_range": span,
+        "sampling": sample,
+    }
     print(f"U-Net {n_params:,} parameters, batch {args.batch}, {args.threads} thread(s), {args.precision}:")
-    print(f"  training images/s: plain loop {train['plain']:.1f}, daekit {train['daekit']:.1f} "
-          f"(daekit/plain {ratio:.2f}, range {span[0]:.2f}-{span[1]:.2f}, {args.rounds} rounds)")
-    print(f"  sampling: {sample['evaluations']} evaluations of batch {args.sample_batch}: bare forward "
-          f"{sample['images_per_second_forward']['bare']:.0f} images/s, Heun sampler "
-          f"{sample['images_per_second_forward']['sampler']:.0f} images/s per evaluation "
-          f"(sampler/bare {sample['sampler_over_bare']:.2f})")
+    print(
+        f"  training images/s: plain loop {train['plain']:.1f}, daekit {train['daekit']:.1f} "
+        f"(daekit/plain {ratio:.2f}, range {span[0]:.2f}-{span[1]:.2f}, {args.rounds} rounds)"
+    )
+    print(
+        f"  sampling: {sample['evaluations']} evaluations of batch {args.sample_batch}: bare forward "
+        f"{sample['images_per_second_forward']['bare']:.0f} images/s, Heun sampler "
+        f"{sample['images_per_second_forward']['sampler']:.0f} images/s per evaluation "
+        f"(sampler/bare {sample['sampler_over_bare']:.2f})"
+    )
     append_result("unet_speed", record)
 
 

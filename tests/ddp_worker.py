@@ -19,9 +19,15 @@ run_dir.mkdir(parents=True, exist_ok=True)
 x = torch.rand(480, 32, generator=torch.Generator().manual_seed(0))
 model = DAE(32, 16, generator=torch.Generator().manual_seed(1))
 slow = [lambda record, model: time.sleep(0.5)] if "--slow" in sys.argv else []
-fit(model, DenoisingObjective(Masking(0.3)), x,
+fit(
+    model,
+    DenoisingObjective(Masking(0.3)),
+    x,
     TrainConfig(epochs=epochs, batch_size=batch, lr=0.1, seed=5, verbose=0, fused=False),
-    run_dir=run_dir, resume="--resume" in sys.argv, callbacks=slow)
+    run_dir=run_dir,
+    resume="--resume" in sys.argv,
+    callbacks=slow,
+)
 if "RANK" in os.environ:
     from daekit.training.distributed import end_rank_process
 

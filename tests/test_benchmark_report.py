@@ -13,7 +13,7 @@ def test_timed_rounds_calls_every_timer_once_per_round_in_rotating_order():
     calls = []
     timers = {name: (lambda name=name: calls.append(name) or float(len(calls))) for name in "abc"}
     seconds = timed_rounds(timers, 4)
-    assert calls == list("abc" "bca" "cab" "abc")
+    assert calls == list("abcbcacababc")
     assert {k: len(v) for k, v in seconds.items()} == {"a": 4, "b": 4, "c": 4}
     # each timer's values are its own return values, in round order
     assert seconds["a"] == [1.0, 6.0, 8.0, 10.0] and seconds["c"] == [3.0, 5.0, 7.0, 12.0]

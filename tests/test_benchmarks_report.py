@@ -42,9 +42,13 @@ def sections(text: str) -> list[Section]:
 
 def table_starts(lines: list[str]) -> list[int]:
     """Indices of the header lines of the Markdown tables in ``lines``."""
-    return [i for i in range(len(lines) - 1)
-            if lines[i].lstrip().startswith("|") and _TABLE_RULE.match(lines[i + 1].strip())
-            and (i == 0 or not lines[i - 1].lstrip().startswith("|"))]
+    return [
+        i
+        for i in range(len(lines) - 1)
+        if lines[i].lstrip().startswith("|")
+        and _TABLE_RULE.match(lines[i + 1].strip())
+        and (i == 0 or not lines[i - 1].lstrip().startswith("|"))
+    ]
 
 
 def _quoted(text: str) -> list[str]:
@@ -72,9 +76,15 @@ def commands(text: str) -> list[list[str]]:
             continue
         while argv and _ENV.match(argv[0]):
             argv = argv[1:]
-        if argv and (argv[0] == "daekit" or argv[0] == "torchrun"
-                     or (argv[0] in ("python", "python3") and len(argv) > 1
-                         and (argv[1].startswith("benchmarks/") or argv[1:3] == ["-m", "daekit"]))):
+        if argv and (
+            argv[0] == "daekit"
+            or argv[0] == "torchrun"
+            or (
+                argv[0] in ("python", "python3")
+                and len(argv) > 1
+                and (argv[1].startswith("benchmarks/") or argv[1:3] == ["-m", "daekit"])
+            )
+        ):
             found.append(argv)
     return found
 
@@ -92,8 +102,11 @@ def _script_flags(path: Path) -> frozenset[str]:
     flags = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument":
-            flags.update(a.value for a in node.args
-                         if isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.startswith("-"))
+            flags.update(
+                a.value
+                for a in node.args
+                if isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.startswith("-")
+            )
     return frozenset(flags | {"-h", "--help"})
 
 
@@ -128,10 +141,10 @@ def command_problem(argv: list[str]) -> str | None:
         return _check_daekit(argv[1:])
     if argv[0] == "torchrun":
         rest = argv[1:]
-        if "-m" in rest and rest[rest.index("-m") + 1:rest.index("-m") + 2] == ["daekit"]:
-            return _check_daekit(rest[rest.index("-m") + 2:])
+        if "-m" in rest and rest[rest.index("-m") + 1 : rest.index("-m") + 2] == ["daekit"]:
+            return _check_daekit(rest[rest.index("-m") + 2 :])
         scripts = [i for i, a in enumerate(rest) if a.startswith("benchmarks/")]
-        return _check_script(rest[scripts[0]:]) if scripts else "torchrun runs neither daekit nor a benchmark"
+        return _check_script(rest[scripts[0] :]) if scripts else "torchrun runs neither daekit nor a benchmark"
     if argv[1:3] == ["-m", "daekit"]:
         return _check_daekit(argv[3:])
     return _check_script(argv[1:])
@@ -160,10 +173,12 @@ def test_every_table_follows_a_command_that_exists():
 
 
 def test_a_renamed_or_missing_command_is_reported():
-    good = ("## A\n\n`daekit reproduce vincent2010 --budget paper --datasets rectangles --threads 1`\n\n"
-            "| a | b |\n|---|---|\n| 1 | 2 |\n\n"
-            "## B\n\n`DAEKIT_DATA=/data python benchmarks/train_step.py --threads 1 --rounds 5`\n\n"
-            "| a |\n|---|\n| 1 |\n")
+    good = (
+        "## A\n\n`daekit reproduce vincent2010 --budget paper --datasets rectangles --threads 1`\n\n"
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+        "## B\n\n`DAEKIT_DATA=/data python benchmarks/train_step.py --threads 1 --rounds 5`\n\n"
+        "| a |\n|---|\n| 1 |\n"
+    )
     assert report_problems(good) == []
     for broken, reason in [
         (good.replace("daekit reproduce", "daekit reproduction"), "no daekit subcommand 'reproduction'"),
@@ -171,8 +186,10 @@ def test_a_renamed_or_missing_command_is_reported():
         (good.replace("--budget paper", "--budget huge"), "daekit rejects it"),
         (good.replace("train_step.py", "train_steps.py"), "no script benchmarks/train_steps.py"),
         (good.replace("--rounds 5", "--round-count 5"), "defines no --round-count"),
-        (good.replace("`DAEKIT_DATA=/data python benchmarks/train_step.py --threads 1 --rounds 5`", "no command"),
-         "follows no command"),
+        (
+            good.replace("`DAEKIT_DATA=/data python benchmarks/train_step.py --threads 1 --rounds 5`", "no command"),
+            "follows no command",
+        ),
     ]:
         problems = report_problems(broken)
         assert len(problems) == 1 and reason in problems[0], (reason, problems)
@@ -184,11 +201,16 @@ def test_a_command_in_another_section_does_not_count_for_a_table():
 
 
 def test_commands_are_found_behind_environment_and_launchers():
-    text = ("`OMP_NUM_THREADS=1 DAEKIT_DATA=/d daekit train --help-me` `daekit.fit` `torchrun --nproc_per_node=2 -m "
-            "daekit train --data mnist` `python -m daekit demo` `python setup.py`")
+    text = (
+        "`OMP_NUM_THREADS=1 DAEKIT_DATA=/d daekit train --help-me` `daekit.fit` `torchrun --nproc_per_node=2 -m "
+        "daekit train --data mnist` `python -m daekit demo` `python setup.py`"
+    )
     found = commands(text)
-    assert found == [["daekit", "train", "--help-me"], ["torchrun", "--nproc_per_node=2", "-m", "daekit", "train",
-                     "--data", "mnist"], ["python", "-m", "daekit", "demo"]]
+    assert found == [
+        ["daekit", "train", "--help-me"],
+        ["torchrun", "--nproc_per_node=2", "-m", "daekit", "train", "--data", "mnist"],
+        ["python", "-m", "daekit", "demo"],
+    ]
     assert "daekit rejects it" in command_problem(found[0])
 
 
@@ -205,8 +227,11 @@ def test_paper_cells_add_up_to_the_committed_table():
     folder = ROOT / "benchmarks" / "results" / "vincent2010_paper"
     table = paper_cells.rows(paper_cells.read_cells(folder / "cells"))
     assert len(table) == 36
-    in_table_md = {line.split("|")[1].strip(): int(line.split("|")[-2]) for line in
-                   (folder / "table.md").read_text().splitlines() if line.count("|") == 9 and "paper |" in line}
+    in_table_md = {
+        line.split("|")[1].strip(): int(line.split("|")[-2])
+        for line in (folder / "table.md").read_text().splitlines()
+        if line.count("|") == 9 and "paper |" in line
+    }
     per_row: dict[str, float] = {}
     for r in table:
         per_row[r["label"]] = per_row.get(r["label"], 0.0) + r["seconds"]

@@ -21,9 +21,14 @@ def problem(seed=0):
 
 def train(run_dir, epochs, resume=False, keep=3):
     m, x = problem()
-    fit(m, DenoisingObjective(Masking(0.3)), x,
+    fit(
+        m,
+        DenoisingObjective(Masking(0.3)),
+        x,
         TrainConfig(epochs=epochs, batch_size=20, momentum=0.5, seed=4, verbose=0, keep_checkpoints=keep),
-        run_dir=run_dir, resume=resume)
+        run_dir=run_dir,
+        resume=resume,
+    )
     return m
 
 
@@ -38,8 +43,10 @@ def garble(path):
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("damage,name", [(truncate, "model.safetensors"), (garble, "model.safetensors"),
-                                         (truncate, "trainer.pt"), (garble, "trainer.pt")])
+@pytest.mark.parametrize(
+    "damage,name",
+    [(truncate, "model.safetensors"), (garble, "model.safetensors"), (truncate, "trainer.pt"), (garble, "trainer.pt")],
+)
 def test_resume_falls_back_to_the_newest_good_checkpoint(tmp_path, caplog, damage, name):
     reference = train(tmp_path / "ref", 3)
     train(tmp_path / "run", 3)

@@ -11,27 +11,43 @@ from daekit.cli import CLIError, main
 def test_train_on_digits_writes_the_run_folder(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--data", "digits", "--hidden", "16", "--epochs", "2", "--quiet", "--out", str(out)]) == 0
-    for name in ("filters.png", "reconstructions.png", "metrics.jsonl", "result.json", "config.json",
-                 "model/model.safetensors", "model/config.json"):
+    for name in (
+        "filters.png",
+        "reconstructions.png",
+        "metrics.jsonl",
+        "result.json",
+        "config.json",
+        "model/model.safetensors",
+        "model/config.json",
+    ):
         assert (out / name).exists(), name
     result = json.loads((out / "result.json").read_text())
     assert result["data"] == "digits" and 0 <= result["probe_test_error"] < 0.5
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
     assert str(out / "filters.png") in capsys.readouterr().out
     # resume with the same settings is a no-op; with other settings it is refused
-    assert main(["train", "--data", "digits", "--hidden", "16", "--epochs", "2", "--quiet", "--resume", "--out", str(out)]) == 0
-    assert main(["train", "--data", "digits", "--hidden", "17", "--epochs", "2", "--quiet", "--resume", "--out", str(out)]) == 2
+    assert (
+        main(["train", "--data", "digits", "--hidden", "16", "--epochs", "2", "--quiet", "--resume", "--out", str(out)])
+        == 0
+    )
+    assert (
+        main(["train", "--data", "digits", "--hidden", "17", "--epochs", "2", "--quiet", "--resume", "--out", str(out)])
+        == 2
+    )
 
 
-@pytest.mark.parametrize("argv,fragment", [
-    (["train", "--out", "x", "--epochs", "0"], "--epochs"),
-    (["train", "--out", "x", "--lr", "nan"], "--lr"),
-    (["train", "--out", "x", "--corruption", "blur:0.2"], "corruption"),
-    (["train", "--out", "x", "--corruption", "masking:1.5"], "fraction"),
-    (["train", "--out", "x", "--data", "missing.npy"], "missing.npy"),
-    (["train", "--epochs", "2"], "--out"),
-    (["frobnicate"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "argv,fragment",
+    [
+        (["train", "--out", "x", "--epochs", "0"], "--epochs"),
+        (["train", "--out", "x", "--lr", "nan"], "--lr"),
+        (["train", "--out", "x", "--corruption", "blur:0.2"], "corruption"),
+        (["train", "--out", "x", "--corruption", "masking:1.5"], "fraction"),
+        (["train", "--out", "x", "--data", "missing.npy"], "missing.npy"),
+        (["train", "--epochs", "2"], "--out"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
 def test_bad_flags_give_one_line_error_and_exit_2(argv, fragment, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     proc = subprocess.run([sys.executable, "-m", "daekit", *argv], capture_output=True, text=True, timeout=120)
@@ -60,7 +76,12 @@ def test_train_from_npy_file_reads_it_out_of_core(tmp_path):
 
 def test_viz_filters_of_a_run_and_dataset_grid(tmp_path, monkeypatch):
     out = tmp_path / "run"
-    assert main(["train", "--data", "digits", "--hidden", "9", "--epochs", "1", "--quiet", "--no-probe", "--out", str(out)]) == 0
+    assert (
+        main(
+            ["train", "--data", "digits", "--hidden", "9", "--epochs", "1", "--quiet", "--no-probe", "--out", str(out)]
+        )
+        == 0
+    )
     png = tmp_path / "f.png"
     assert main(["viz", "filters", str(out), "--out", str(png), "--n", "9"]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -72,8 +93,25 @@ def test_viz_filters_of_a_run_and_dataset_grid(tmp_path, monkeypatch):
 
 
 def _train(out, *flags):
-    return main(["train", "--data", "digits", "--hidden", "8", "--lr", "2", "--batch-size", "50", "--valid-size", "300",
-                 "--no-probe", "--out", str(out), *flags])
+    return main(
+        [
+            "train",
+            "--data",
+            "digits",
+            "--hidden",
+            "8",
+            "--lr",
+            "2",
+            "--batch-size",
+            "50",
+            "--valid-size",
+            "300",
+            "--no-probe",
+            "--out",
+            str(out),
+            *flags,
+        ]
+    )
 
 
 def test_train_early_stopping_stops_patience_epochs_after_the_best_validation_loss(tmp_path):
@@ -94,20 +132,39 @@ def test_train_early_stopping_needs_held_out_examples(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
-@pytest.mark.parametrize("flags,env,shown", [
-    ([], None, True),
-    (["-q"], None, False),
-    (["--quiet"], None, False),
-    ([], "WARNING", False),
-    (["-q"], "debug", True),
-])
+@pytest.mark.parametrize(
+    "flags,env,shown",
+    [
+        ([], None, True),
+        (["-q"], None, False),
+        (["--quiet"], None, False),
+        ([], "WARNING", False),
+        (["-q"], "debug", True),
+    ],
+)
 def test_cli_logs_the_librarys_epoch_lines_to_stderr_at_info(tmp_path, capsys, monkeypatch, flags, env, shown):
     if env is None:
         monkeypatch.delenv("DAEKIT_LOG_LEVEL", raising=False)
     else:
         monkeypatch.setenv("DAEKIT_LOG_LEVEL", env)
-    assert main([*flags, "train", "--data", "digits", "--hidden", "4", "--epochs", "2", "--no-probe",
-                 "--out", str(tmp_path / "r")]) == 0
+    assert (
+        main(
+            [
+                *flags,
+                "train",
+                "--data",
+                "digits",
+                "--hidden",
+                "4",
+                "--epochs",
+                "2",
+                "--no-probe",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     assert ("[train] epoch 2/2 train_loss" in captured.err) is shown
     assert "[train] epoch" not in captured.out  # logs never go to stdout, where the command prints its result
@@ -124,8 +181,9 @@ def test_unknown_log_level_is_a_one_line_error(tmp_path, capsys, monkeypatch):
 
 def test_sda_config_files_parse_with_tomli_on_python_3_10(monkeypatch, tmp_path):
     import importlib
-    import tomllib
     import types
+
+    import tomllib
 
     import daekit.cli.sda_cmd as sda_cmd
 

@@ -17,8 +17,23 @@ def write_table(tmp_path, n=80, suffix=".csv"):
 
 def test_outliers_fit_then_score_writes_scores_and_labels(tmp_path, capsys):
     df, path = write_table(tmp_path)
-    assert main(["outliers", "fit", str(path), "--out", str(tmp_path / "od"), "--epochs", "3", "--quiet",
-                 "--contamination", "0.1"]) == 0
+    assert (
+        main(
+            [
+                "outliers",
+                "fit",
+                str(path),
+                "--out",
+                str(tmp_path / "od"),
+                "--epochs",
+                "3",
+                "--quiet",
+                "--contamination",
+                "0.1",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "od" / "detector.pkl").is_file() and (tmp_path / "od" / "run.json").is_file()
     out = tmp_path / "scores.parquet"
     assert main(["outliers", "score", str(tmp_path / "od"), str(path), "--out", str(out)]) == 0

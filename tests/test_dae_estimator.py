@@ -18,8 +18,13 @@ def small(**kw):
     return DenoisingAutoencoder(**params)
 
 
-@parametrize_with_checks([small(), small(corruption="gaussian", noise_level=0.1, tied_weights=False),
-                          small(early_stopping=True, optimizer="adam")])
+@parametrize_with_checks(
+    [
+        small(),
+        small(corruption="gaussian", noise_level=0.1, tied_weights=False),
+        small(early_stopping=True, optimizer="adam"),
+    ]
+)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -50,8 +55,17 @@ def test_bernoulli_rejects_data_outside_unit_interval(digits):
     assert small().fit(X * 2 - 0.5).reconstruction_ == "gaussian"
 
 
-@pytest.mark.parametrize("param,value", [("n_components", 0), ("noise_level", 1.5), ("corruption", "blur"),
-                                         ("learning_rate", -1.0), ("batch_size", 0), ("validation_fraction", 2.0)])
+@pytest.mark.parametrize(
+    "param,value",
+    [
+        ("n_components", 0),
+        ("noise_level", 1.5),
+        ("corruption", "blur"),
+        ("learning_rate", -1.0),
+        ("batch_size", 0),
+        ("validation_fraction", 2.0),
+    ],
+)
 def test_bad_parameters_name_the_parameter(digits, param, value):
     X, _ = digits
     with pytest.raises((ValueError, TypeError), match=param):

@@ -27,8 +27,12 @@ def test_chunked_epoch_visits_every_row_once_in_shuffled_order(npy_file):
     x, path = npy_file
     labels = np.arange(1000)
     a = OutOfCoreArray(path, chunk_rows=96)
-    batches = [b for b, _, _ in epoch_batches((a, labels), 10, torch.Generator().manual_seed(0), torch.device("cpu"),
-                                              torch.float32)]
+    batches = [
+        b
+        for b, _, _ in epoch_batches(
+            (a, labels), 10, torch.Generator().manual_seed(0), torch.device("cpu"), torch.float32
+        )
+    ]
     seen = torch.cat([b[1] for b in batches]).numpy()
     assert sorted(seen.tolist()) == list(range(1000))
     assert not np.array_equal(seen, labels)  # shuffled
@@ -41,7 +45,9 @@ def test_fit_from_memmap_trains_and_is_reproducible(npy_file):
     weights = []
     for source in (np.load(path, mmap_mode="r"), OutOfCoreArray(path)):
         m = DAE(12, 5, generator=torch.Generator().manual_seed(0))
-        h = fit(m, DenoisingObjective(Masking(0.2)), source, TrainConfig(epochs=3, batch_size=20, verbose=0), valid=x[:100])
+        h = fit(
+            m, DenoisingObjective(Masking(0.2)), source, TrainConfig(epochs=3, batch_size=20, verbose=0), valid=x[:100]
+        )
         assert h.train_loss[-1] < h.train_loss[0]
         weights.append(m.W.detach().clone())
     assert torch.equal(weights[0], weights[1])

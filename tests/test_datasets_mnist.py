@@ -8,8 +8,8 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import logging
 import http.server
+import logging
 import os
 import socket
 import struct
@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from daekit.utils import atomic
 from daekit.datasets import (
     MNIST_FILES,
     DatasetError,
@@ -30,6 +29,7 @@ from daekit.datasets import (
 )
 from daekit.datasets import digits as digits_mod
 from daekit.datasets import mnist as mnist_mod
+from daekit.utils import atomic
 
 N_TRAIN, N_TEST = 5, 3
 

@@ -29,14 +29,20 @@ def _hand_cd1(rbm, v0, seed, mu=(0.0, 0.0, 0.0), lam=(0.0, 0.0)):
     w = rbm.weight.double().numpy()
     b, c = rbm.hidden_bias.double().numpy(), rbm.visible_bias.double().numpy()
     n, n_hid, n_vis = len(v0), w.shape[0], w.shape[1]
-    h0 = np.array([[_sigmoid(b[j] + sum(w[j, i] * v0[e, i] for i in range(n_vis))) for j in range(n_hid)]
-                   for e in range(n)])
-    h_sample = torch.bernoulli(torch.tensor(h0, dtype=torch.float32),
-                               generator=torch.Generator().manual_seed(seed)).double().numpy()
-    v1 = np.array([[_sigmoid(c[i] + sum(w[j, i] * h_sample[e, j] for j in range(n_hid))) for i in range(n_vis)]
-                   for e in range(n)])
-    h1 = np.array([[_sigmoid(b[j] + sum(w[j, i] * v1[e, i] for i in range(n_vis))) for j in range(n_hid)]
-                   for e in range(n)])
+    h0 = np.array(
+        [[_sigmoid(b[j] + sum(w[j, i] * v0[e, i] for i in range(n_vis))) for j in range(n_hid)] for e in range(n)]
+    )
+    h_sample = (
+        torch.bernoulli(torch.tensor(h0, dtype=torch.float32), generator=torch.Generator().manual_seed(seed))
+        .double()
+        .numpy()
+    )
+    v1 = np.array(
+        [[_sigmoid(c[i] + sum(w[j, i] * h_sample[e, j] for j in range(n_hid))) for i in range(n_vis)] for e in range(n)]
+    )
+    h1 = np.array(
+        [[_sigmoid(b[j] + sum(w[j, i] * v1[e, i] for i in range(n_vis))) for j in range(n_hid)] for e in range(n)]
+    )
     dw = np.zeros_like(w)
     for e in range(n):
         for j in range(n_hid):
@@ -51,13 +57,15 @@ def test_cd1_statistics_match_a_hand_computation(centred):
     v0 = np.array([[1.0, 0.0, 1.0], [0.2, 0.9, 0.5], [0.0, 1.0, 0.0], [0.7, 0.7, 0.1]])
     mu, lam = ((0.5, 0.6, 0.4), (0.3, 0.7)) if centred else ((0.0, 0.0, 0.0), (0.0, 0.0))
     offsets = {"visible_offset": torch.tensor(mu), "hidden_offset": torch.tensor(lam)} if centred else {}
-    dw, db, dc, h0, v1 = cd_statistics(rbm, torch.tensor(v0, dtype=torch.float32), 1,
-                                       torch.Generator().manual_seed(11), **offsets)
+    dw, db, dc, h0, v1 = cd_statistics(
+        rbm, torch.tensor(v0, dtype=torch.float32), 1, torch.Generator().manual_seed(11), **offsets
+    )
     want = _hand_cd1(rbm, v0, 11, mu, lam)
     for got, expected in zip((dw, db, dc, v1), want):
         np.testing.assert_allclose(got.double().numpy(), expected, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(h0.numpy(), _sigmoid(v0 @ rbm.weight.double().numpy().T
-                                                    + rbm.hidden_bias.double().numpy()), rtol=1e-5)
+    np.testing.assert_allclose(
+        h0.numpy(), _sigmoid(v0 @ rbm.weight.double().numpy().T + rbm.hidden_bias.double().numpy()), rtol=1e-5
+    )
 
 
 def test_centred_weight_statistics_differ_by_the_offset_terms():
@@ -67,8 +75,9 @@ def test_centred_weight_statistics_differ_by_the_offset_terms():
     v0 = torch.from_numpy(rng.random((16, 7)).astype(np.float32))
     mu, lam = v0.mean(0), torch.full((5,), 0.4)
     dw, db, dc, _, _ = cd_statistics(rbm, v0, 2, torch.Generator().manual_seed(3))
-    dwc, dbc, dcc, _, _ = cd_statistics(rbm, v0, 2, torch.Generator().manual_seed(3), visible_offset=mu,
-                                        hidden_offset=lam)
+    dwc, dbc, dcc, _, _ = cd_statistics(
+        rbm, v0, 2, torch.Generator().manual_seed(3), visible_offset=mu, hidden_offset=lam
+    )
     torch.testing.assert_close(dbc, db)
     torch.testing.assert_close(dcc, dc)
     torch.testing.assert_close(dwc, dw - torch.outer(lam, dc) - torch.outer(db, mu), rtol=1e-5, atol=1e-6)
@@ -108,18 +117,34 @@ def test_the_fused_cd_step_equals_statistics_then_momentum_update_in_float64(cen
     velocities.append([v.clone() for v in velocities[0]])
     draws = [torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)]
     for step, momentum in enumerate((0.5, 0.5, 0.9, 0.9)):
-        v0 = x[16 * step:16 * (step + 1)] if step < 3 else x[:7]  # a short last batch too
+        v0 = x[16 * step : 16 * (step + 1)] if step < 3 else x[:7]  # a short last batch too
         h_ref, vk_ref = _reference_step(rbms[0], v0, velocities[0], 0.05, momentum, weight_decay, k, draws[0], mu, lam)
-        h0, vk = cd_momentum_step(rbms[1], v0, velocities[1], lr=0.05, momentum=momentum, weight_decay=weight_decay,
-                                  k=k, generator=draws[1], visible_offset=mu, hidden_offset=lam)
+        h0, vk = cd_momentum_step(
+            rbms[1],
+            v0,
+            velocities[1],
+            lr=0.05,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            k=k,
+            generator=draws[1],
+            visible_offset=mu,
+            hidden_offset=lam,
+        )
         torch.testing.assert_close(h0, h_ref, rtol=0, atol=1e-12)
         torch.testing.assert_close(vk, vk_ref, rtol=0, atol=1e-12)
     for name in ("weight", "hidden_bias", "visible_bias"):
         torch.testing.assert_close(getattr(rbms[1], name), getattr(rbms[0], name), rtol=0, atol=1e-12)
     for got, want in zip(velocities[1], velocities[0]):
         torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
-    assert float((rbms[1].weight - RBM(30, 20, init_std=0.3, generator=torch.Generator().manual_seed(1))
-                  .double().weight).abs().max()) > 1e-3  # the steps moved the weights
+    assert (
+        float(
+            (rbms[1].weight - RBM(30, 20, init_std=0.3, generator=torch.Generator().manual_seed(1)).double().weight)
+            .abs()
+            .max()
+        )
+        > 1e-3
+    )  # the steps moved the weights
 
 
 @pytest.mark.parametrize("centering", [True, False])
@@ -140,8 +165,9 @@ def test_training_lowers_reconstruction_error_and_free_energy_of_the_data(center
 
     def gap(model):
         with torch.no_grad():
-            return float(model.free_energy(torch.from_numpy(noise)).mean()
-                         - model.free_energy(torch.from_numpy(x)).mean())
+            return float(
+                model.free_energy(torch.from_numpy(noise)).mean() - model.free_energy(torch.from_numpy(x)).mean()
+            )
 
     assert gap(rbm) > gap(start) + 5.0
     assert history.free_energy[-1] < history.free_energy[0]
@@ -153,8 +179,9 @@ def test_initialization_follows_the_practical_guide():
     x[:, 2] = 1.0
     x[::2, 3] = 1.0
     rbm, _ = train_rbm(x, 3, RBMConfig(epochs=0, seed=0, device="cpu"))
-    np.testing.assert_allclose(rbm.visible_bias.numpy(), np.log([0.2 / 0.8, 1e-3 / (1 - 1e-3), (1 - 1e-3) / 1e-3, 1.0]),
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        rbm.visible_bias.numpy(), np.log([0.2 / 0.8, 1e-3 / (1 - 1e-3), (1 - 1e-3) / 1e-3, 1.0]), rtol=1e-4
+    )
     assert torch.all(rbm.hidden_bias == 0)
     big = RBM(400, 250, generator=torch.Generator().manual_seed(0))
     assert abs(float(big.weight.std()) - 0.01) < 5e-4 and abs(float(big.weight.mean())) < 5e-4
@@ -175,20 +202,23 @@ def test_same_seed_same_rbm():
     assert all(torch.equal(p.weight, q.weight) for p, q in zip(r1, r2))
 
 
-@pytest.mark.parametrize("changes,parameter", [
-    ({"epochs": -1}, "epochs"),
-    ({"learning_rate": 0.0}, "learning_rate"),
-    ({"learning_rate": float("nan")}, "learning_rate"),
-    ({"batch_size": 0}, "batch_size"),
-    ({"k": 0}, "k"),
-    ({"momentum": 1.0}, "momentum"),
-    ({"final_momentum": -0.1}, "final_momentum"),
-    ({"momentum_epochs": -2}, "momentum_epochs"),
-    ({"weight_decay": -1e-4}, "weight_decay"),
-    ({"init_std": -0.01}, "init_std"),
-    ({"seed": -1}, "seed"),
-    ({"device": "tpu"}, "device"),
-])
+@pytest.mark.parametrize(
+    "changes,parameter",
+    [
+        ({"epochs": -1}, "epochs"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"learning_rate": float("nan")}, "learning_rate"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"k": 0}, "k"),
+        ({"momentum": 1.0}, "momentum"),
+        ({"final_momentum": -0.1}, "final_momentum"),
+        ({"momentum_epochs": -2}, "momentum_epochs"),
+        ({"weight_decay": -1e-4}, "weight_decay"),
+        ({"init_std": -0.01}, "init_std"),
+        ({"seed": -1}, "seed"),
+        ({"device": "tpu"}, "device"),
+    ],
+)
 def test_bad_rbm_settings_raise_naming_the_parameter(changes, parameter):
     with pytest.raises(ValueError, match=rf"^{parameter} "):
         RBMConfig(**changes)
@@ -234,9 +264,9 @@ def dense_bars(n, side=14, n_classes=4, seed=0):
     for c in range(n_classes):
         start = 2 + 3 * c
         if c % 2 == 0:
-            x[y == c, start:start + 3, :] = 1.0
+            x[y == c, start : start + 3, :] = 1.0
         else:
-            x[y == c, :, start:start + 3] = 1.0
+            x[y == c, :, start : start + 3] = 1.0
     return x.reshape(n, -1), y
 
 
@@ -244,8 +274,15 @@ def test_dbn_learns_on_dense_backgrounds():
     # issue 5: with scikit-learn's BernoulliRBM the first RBM's units ended constant over such
     # inputs and the fine-tuned DBN-3 stayed at chance (72% error here); the default RBM must not
     x, y = dense_bars(900)
-    config = StackedConfig(hidden_layer_sizes=(32, 32, 32), pretrain_epochs=3, finetune_epochs=20,
-                           finetune_learning_rate=0.3, patience=5, seed=0, device="cpu")
+    config = StackedConfig(
+        hidden_layer_sizes=(32, 32, 32),
+        pretrain_epochs=3,
+        finetune_epochs=20,
+        finetune_learning_rate=0.3,
+        patience=5,
+        seed=0,
+        device="cpu",
+    )
     result = train_dbn(x[:600], y[:600], x[600:], y[600:], config, rbm_learning_rate=0.05)
     assert all(isinstance(r, RBM) for r in result.rbms)
     p = result.rbms[0].transform(x[:600])

@@ -13,10 +13,9 @@ import torch
 import torch.distributed as dist
 from safetensors.torch import load_file
 
+from daekit.corruption import Masking, ShardedCorruption
 from daekit.training.checkpoints import latest_checkpoint
-from daekit.corruption import ShardedCorruption
 from daekit.training.distributed import DistributedContext
-from daekit.corruption import Masking
 
 WORKER = str(Path(__file__).with_name("ddp_worker.py"))
 pytestmark = pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(), reason="needs gloo")
@@ -37,8 +36,10 @@ def test_shards_cover_the_batch_and_sharded_corruption_matches_whole_batch():
     assert [c.shard(10) for c in ctxs] == [(0, 3), (3, 6), (6, 10)]
     x = torch.rand(10, 50) + 0.1
     whole = Masking(0.3)(x, torch.Generator().manual_seed(0))
-    parts = [ShardedCorruption(Masking(0.3), a, b, 10)(x[a:b], torch.Generator().manual_seed(0))
-             for a, b in (c.shard(10) for c in ctxs)]
+    parts = [
+        ShardedCorruption(Masking(0.3), a, b, 10)(x[a:b], torch.Generator().manual_seed(0))
+        for a, b in (c.shard(10) for c in ctxs)
+    ]
     assert torch.equal(torch.cat(parts), whole)
 
 
@@ -80,11 +81,44 @@ def test_a_dead_rank_stops_the_job_in_bounded_time_and_resume_finishes(tmp_path)
 
 def test_daekit_sda_and_train_with_nproc_2_run_under_torchrun(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DAEKIT_DIST_TIMEOUT": "60"}
-    for argv in (["sda", "--data", "digits", "--layers", "16,16", "--noise", "0.2", "--pretrain-epochs", "1",
-                  "--finetune-epochs", "2", "--out", str(tmp_path / "sda"), "--nproc", "2", "--quiet"],
-                 ["train", "--data", "digits", "--hidden", "8", "--epochs", "1", "--out", str(tmp_path / "dae"),
-                  "--nproc", "2", "--quiet", "--no-probe"]):
-        proc = subprocess.run([sys.executable, "-m", "daekit", *argv], env=env, capture_output=True, text=True, timeout=300)
+    for argv in (
+        [
+            "sda",
+            "--data",
+            "digits",
+            "--layers",
+            "16,16",
+            "--noise",
+            "0.2",
+            "--pretrain-epochs",
+            "1",
+            "--finetune-epochs",
+            "2",
+            "--out",
+            str(tmp_path / "sda"),
+            "--nproc",
+            "2",
+            "--quiet",
+        ],
+        [
+            "train",
+            "--data",
+            "digits",
+            "--hidden",
+            "8",
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "dae"),
+            "--nproc",
+            "2",
+            "--quiet",
+            "--no-probe",
+        ],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "daekit", *argv], env=env, capture_output=True, text=True, timeout=300
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         out = Path(argv[argv.index("--out") + 1])
         assert (out / "result.json").is_file() and (out / "model" / "model.safetensors").is_file()

@@ -5,7 +5,6 @@ import math
 import pytest
 import torch
 
-from daekit.models.registry import load_model, save_model
 from daekit.models.edm import (
     EDMDenoiser,
     EDMLoss,
@@ -14,6 +13,8 @@ from daekit.models.edm import (
     preconditioning,
     sample_training_sigmas,
 )
+from daekit.models.registry import load_model, save_model
+from daekit.models.unet import UNet
 from daekit.sampling.edm import (
     denoiser_annealed_langevin,
     denoiser_chain,
@@ -22,7 +23,6 @@ from daekit.sampling.edm import (
     heun_sampler,
     stochastic_heun_sampler,
 )
-from daekit.models.unet import UNet
 
 
 def _randomized_unet(seed=0, channels=1):
@@ -61,8 +61,10 @@ def test_optimal_gaussian_denoiser_score_is_gaussian_score():
     mu, s2 = torch.randn(6, generator=g, dtype=torch.float64), 0.7
     x = torch.randn(50, 6, generator=g, dtype=torch.float64) * 2
     for sigma in (0.05, 0.5, 3.0):
+
         def optimal(v, sig):  # E[x | x̃] for x ~ N(μ, s²I), x̃ = x + σε
             return mu + s2 / (s2 + sig**2) * (v - mu)
+
         expected = -(x - mu) / (s2 + sigma**2)  # ∇ log N(x; μ, (s² + σ²) I)
         torch.testing.assert_close(denoiser_score(optimal, x, sigma), expected)
 
@@ -122,8 +124,13 @@ def test_chain_ends_on_the_points():
 @pytest.mark.parametrize("method", ["ode", "stochastic", "annealed", "chain"])
 def test_samplers_are_reproducible_under_a_generator(method):
     D = EDMDenoiser(_randomized_unet(), 0.5)
-    kw = {"n_steps": 3} if method in ("ode", "stochastic") else {"steps_per_level": 2, "sigmas": [1.0, 0.1]} \
-        if method == "annealed" else {"n_steps": 3}
+    kw = (
+        {"n_steps": 3}
+        if method in ("ode", "stochastic")
+        else {"steps_per_level": 2, "sigmas": [1.0, 0.1]}
+        if method == "annealed"
+        else {"n_steps": 3}
+    )
     a = draw_denoiser_samples(D, method, 5, (1, 8, 8), torch.Generator().manual_seed(3), batch_size=3, **kw)
     b = draw_denoiser_samples(D, method, 5, (1, 8, 8), torch.Generator().manual_seed(3), batch_size=3, **kw)
     c = draw_denoiser_samples(D, method, 5, (1, 8, 8), torch.Generator().manual_seed(4), batch_size=3, **kw)
@@ -148,10 +155,12 @@ def test_clamped_pixels_never_move():
     mask[:, :4] = True
     observed = torch.rand(3, 1, 8, 8, generator=g)
     z = torch.randn(3, 1, 8, 8, generator=g)
-    outs = [heun_sampler(D, z, 4, mask=mask, observed=observed),
-            stochastic_heun_sampler(D, z, 4, mask=mask, observed=observed, generator=g),
-            denoiser_annealed_langevin(D, z, [1.0, 0.1], steps_per_level=3, generator=g, mask=mask, observed=observed),
-            denoiser_chain(D, z, 0.3, 4, generator=g, mask=mask, observed=observed)]
+    outs = [
+        heun_sampler(D, z, 4, mask=mask, observed=observed),
+        stochastic_heun_sampler(D, z, 4, mask=mask, observed=observed, generator=g),
+        denoiser_annealed_langevin(D, z, [1.0, 0.1], steps_per_level=3, generator=g, mask=mask, observed=observed),
+        denoiser_chain(D, z, 0.3, 4, generator=g, mask=mask, observed=observed),
+    ]
     for out in outs:
         full = mask.expand_as(out)
         assert torch.equal(out[full], observed[full])

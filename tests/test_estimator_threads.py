@@ -41,8 +41,9 @@ def _data():
 def test_grid_search_fits_use_one_torch_thread_each(two_threads, monkeypatch):
     seen = _recording(monkeypatch, sda_module, "train_stacked")
     x, y = _data()
-    sda = StackedDenoisingAutoencoderClassifier(hidden_layer_sizes=(6,), noise_levels=(0.2,), pretrain_epochs=1, finetune_epochs=2,
-                                                random_state=0)
+    sda = StackedDenoisingAutoencoderClassifier(
+        hidden_layer_sizes=(6,), noise_levels=(0.2,), pretrain_epochs=1, finetune_epochs=2, random_state=0
+    )
     with parallel_config(backend="threading"):  # in process, so that the recording sees the workers
         GridSearchCV(sda, {"finetune_learning_rate": [0.05, 0.1]}, cv=2, n_jobs=2).fit(x, y)
     assert len(seen) == 2 * 2 + 1 and seen[:4] == [1, 1, 1, 1]  # 2 settings × 2 folds in workers

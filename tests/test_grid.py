@@ -23,8 +23,16 @@ from daekit.reproduce.halving import halving_rungs
 distributed = pytest.importorskip("distributed")
 
 # every model in about a second; two widths so that a stack can fail alone
-TINY = BUDGETS["small"].replace(name="tiny", widths=(8, 16), pretrain_epochs=(1,), noise_levels=(0.1, 0.4),
-                                finetune_epochs=3, patience=2, svm_C=(1.0, 10.0), svm_gamma=(1.0,))
+TINY = BUDGETS["small"].replace(
+    name="tiny",
+    widths=(8, 16),
+    pretrain_epochs=(1,),
+    noise_levels=(0.1, 0.4),
+    finetune_epochs=3,
+    patience=2,
+    svm_C=(1.0, 10.0),
+    svm_gamma=(1.0,),
+)
 SIZES = (200, 100, 300)
 N_POINTS = sum(TINY.n_trials(m) for m in MODELS)
 
@@ -35,9 +43,16 @@ def _view(out):
     view = {}
     for model in MODELS:
         cell = json.loads(cell_path(out, "rectangles", model).read_text())
-        view[model] = (cell["selected"], cell["valid_error"], cell["test_error"], cell["test_ci95"],
-                       [(t["params"], t["valid_error"], t.get("valid_loss"), t.get("test_error"), t.get("best_epoch"))
-                        for t in cell["trials"]])
+        view[model] = (
+            cell["selected"],
+            cell["valid_error"],
+            cell["test_error"],
+            cell["test_ci95"],
+            [
+                (t["params"], t["valid_error"], t.get("valid_loss"), t.get("test_error"), t.get("best_epoch"))
+                for t in cell["trials"]
+            ],
+        )
     return view
 
 
@@ -61,8 +76,12 @@ def reference(tmp_path_factory, root):
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  worker_dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, worker_dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
         yield c
 
 
@@ -119,9 +138,13 @@ def test_a_raising_point_is_reported_and_the_others_finish(tmp_path, root, refer
     assert result["failed"] == [["rectangles", "SdA-3"]]
     assert sorted(result["computed"]) == sorted(["rectangles", m] for m in MODELS if m != "SdA-3")
     assert sorted(k.rsplit("/", 1)[1] for k in result["points"]["failed"]) == [
-        "width8-pretrain_epochs1-noise0.1-finetune_lr0.3", "width8-pretrain_epochs1-noise0.4-finetune_lr0.3"]
-    assert "out of memory (simulated)" in result["errors"]["rectangles"]["SdA-3"]["errors"][
-        "width8-pretrain_epochs1-noise0.1-finetune_lr0.3"]
+        "width8-pretrain_epochs1-noise0.1-finetune_lr0.3",
+        "width8-pretrain_epochs1-noise0.4-finetune_lr0.3",
+    ]
+    assert (
+        "out of memory (simulated)"
+        in result["errors"]["rectangles"]["SdA-3"]["errors"]["width8-pretrain_epochs1-noise0.1-finetune_lr0.3"]
+    )
     row = next(line for line in (tmp_path / "table.md").read_text().splitlines() if line.startswith("| rect |"))
     assert "**failed** (2 of 4 points)" in row and row.count("failed") == 1
     assert not cell_path(tmp_path, "rectangles", "SdA-3").exists()
@@ -141,8 +164,12 @@ def test_a_raising_point_is_reported_and_the_others_finish(tmp_path, root, refer
 def test_two_runs_on_one_results_folder_never_compute_a_point_twice(tmp_path, root, reference):
     out, go = tmp_path / "out", tmp_path / "go"
     results = [tmp_path / f"run{i}.json" for i in range(2)]
-    runs = [subprocess.Popen([sys.executable, str(Path(__file__).with_name("grid_run_worker.py")), str(out),
-                              str(root), str(r), str(go)]) for r in results]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("grid_run_worker.py")), str(out), str(root), str(r), str(go)]
+        )
+        for r in results
+    ]
     deadline = time.monotonic() + 60
     while not all(Path(f"{r}.ready").exists() for r in results) and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -177,8 +204,9 @@ def test_halving_selects_on_validation_and_spends_less(tmp_path, root):
     budget = TINY.replace(widths=(8, 16, 24), finetune_epochs=4, patience=2)
     kwargs = dict(root=root, sizes=SIZES, verbose=0, models="sda,svm")
     grid = reproduce_vincent2010("rectangles", budget, tmp_path / "grid", **kwargs)
-    halving = reproduce_vincent2010("rectangles", budget, tmp_path / "halving", search="halving", halving_factor=2,
-                                    **kwargs)
+    halving = reproduce_vincent2010(
+        "rectangles", budget, tmp_path / "halving", search="halving", halving_factor=2, **kwargs
+    )
     cell = json.loads(cell_path(tmp_path / "halving", "rectangles", "SdA-3").read_text())
     assert cell["settings"]["search"] == {"method": "halving", "factor": 2}
     rungs = halving_rungs(6, 2)  # 6 points at 1/4 of the budget, the best 3 at 1/2, the best 2 at all of it

@@ -14,8 +14,16 @@ def low_rank(n=300, d=8, seed=0):
 
 
 def test_check_estimator_non_default_params():
-    est = DenoisingImputer(n_components=5, max_epochs=3, max_iter=2, add_indicator=True, corruption="swap",
-                           noise_level=0.3, random_state=0, device="cpu")
+    est = DenoisingImputer(
+        n_components=5,
+        max_epochs=3,
+        max_iter=2,
+        add_indicator=True,
+        corruption="swap",
+        noise_level=0.3,
+        random_state=0,
+        device="cpu",
+    )
     failed = [r for r in check_estimator(est, on_fail=None) if r["status"] == "failed"]
     assert not failed, [(r["check_name"], r["exception"]) for r in failed]
 

@@ -32,29 +32,41 @@ def _calls(tree: ast.AST, name: str):
 
 def test_library_code_never_prints():
     assert len(LIBRARY_FILES) > 20
-    found = [f"{p.relative_to(PACKAGE)}:{call.lineno}" for p in LIBRARY_FILES
-             for call in _calls(ast.parse(p.read_text()), "print")]
+    found = [
+        f"{p.relative_to(PACKAGE)}:{call.lineno}"
+        for p in LIBRARY_FILES
+        for call in _calls(ast.parse(p.read_text()), "print")
+    ]
     assert found == []
 
 
 def test_every_progress_bar_is_off_when_stderr_is_not_a_terminal():
     """Each tqdm(...) passes disable=None (tqdm: off unless the stream is a TTY), possibly as one
     branch of ``None if shown else True``."""
+
     def terminal_only(expr: ast.expr) -> bool:
         none = lambda e: isinstance(e, ast.Constant) and e.value is None  # noqa: E731
         return none(expr) or (isinstance(expr, ast.IfExp) and (none(expr.body) or none(expr.orelse)))
 
     bars = [(p, call) for p in LIBRARY_FILES for call in _calls(ast.parse(p.read_text()), "tqdm")]
     assert len(bars) >= 4
-    wrong = [f"{p.relative_to(PACKAGE)}:{call.lineno}" for p, call in bars
-             if not any(k.arg == "disable" and terminal_only(k.value) for k in call.keywords)]
+    wrong = [
+        f"{p.relative_to(PACKAGE)}:{call.lineno}"
+        for p, call in bars
+        if not any(k.arg == "disable" and terminal_only(k.value) for k in call.keywords)
+    ]
     assert wrong == []
 
 
 def _fit(verbose: int):
     x = np.random.default_rng(0).random((60, 5), dtype=np.float32)
-    return fit(DAE(5, 3), DenoisingObjective(Masking(0.25)), x,
-               TrainConfig(epochs=2, batch_size=10, verbose=verbose, device="cpu"), valid=x[:20])
+    return fit(
+        DAE(5, 3),
+        DenoisingObjective(Masking(0.25)),
+        x,
+        TrainConfig(epochs=2, batch_size=10, verbose=verbose, device="cpu"),
+        valid=x[:20],
+    )
 
 
 @pytest.mark.parametrize("stream,bar", [(io.StringIO, False), (_Terminal, True)])

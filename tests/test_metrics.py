@@ -24,7 +24,9 @@ def direct_parzen(samples, test, sigma):
     x = torch.as_tensor(test, dtype=torch.float64)
     d2 = ((x[:, None, :] - s[None, :, :]) ** 2).sum(-1)
     n, d = s.shape
-    return (torch.logsumexp(-d2 / (2 * sigma**2), dim=1) - math.log(n) - d * math.log(sigma * math.sqrt(2 * math.pi))).numpy()
+    return (
+        torch.logsumexp(-d2 / (2 * sigma**2), dim=1) - math.log(n) - d * math.log(sigma * math.sqrt(2 * math.pi))
+    ).numpy()
 
 
 def test_parzen_matches_a_direct_computation_on_a_tiny_example():
@@ -36,7 +38,9 @@ def test_parzen_matches_a_direct_computation_on_a_tiny_example():
     for x in test:
         terms = [-np.sum((x - s) ** 2) / (2 * 0.25) for s in samples]
         m = max(terms)
-        manual.append(m + math.log(sum(math.exp(t - m) for t in terms)) - math.log(5) - 3 * math.log(0.5 * math.sqrt(2 * math.pi)))
+        manual.append(
+            m + math.log(sum(math.exp(t - m) for t in terms)) - math.log(5) - 3 * math.log(0.5 * math.sqrt(2 * math.pi))
+        )
     np.testing.assert_allclose(ll, manual, rtol=1e-12)
     mean, se = parzen_log_likelihood(samples, test, 0.5)
     assert mean == pytest.approx(np.mean(manual)) and se == pytest.approx(np.std(manual) / 2)
@@ -82,15 +86,18 @@ def test_select_parzen_sigma_picks_the_best_of_the_grid():
     assert select_parzen_sigma(samples, valid, sigmas=[0.2]) == 0.2
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: parzen_log_likelihood(np.zeros((3, 2)), np.zeros((3, 4)), 0.1), "same number of features"),
-    (lambda: parzen_log_likelihood(np.zeros((0, 2)), np.zeros((3, 2)), 0.1), "non-empty"),
-    (lambda: parzen_log_likelihood(np.zeros((3, 2)), np.full((3, 2), np.nan), 0.1), "NaN"),
-    (lambda: parzen_log_likelihood(np.zeros((3, 2)), np.zeros((3, 2)), 0.0), "sigma"),
-    (lambda: select_parzen_sigma(np.zeros((3, 2)), np.zeros((3, 2)), sigmas=[]), "sigmas"),
-    (lambda: mmd(np.zeros((1, 2)), np.zeros((3, 2))), "at least 2"),
-    (lambda: mmd(np.zeros((3, 2)), np.zeros((3, 2)), bandwidths=[-1.0]), "bandwidths"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: parzen_log_likelihood(np.zeros((3, 2)), np.zeros((3, 4)), 0.1), "same number of features"),
+        (lambda: parzen_log_likelihood(np.zeros((0, 2)), np.zeros((3, 2)), 0.1), "non-empty"),
+        (lambda: parzen_log_likelihood(np.zeros((3, 2)), np.full((3, 2), np.nan), 0.1), "NaN"),
+        (lambda: parzen_log_likelihood(np.zeros((3, 2)), np.zeros((3, 2)), 0.0), "sigma"),
+        (lambda: select_parzen_sigma(np.zeros((3, 2)), np.zeros((3, 2)), sigmas=[]), "sigmas"),
+        (lambda: mmd(np.zeros((1, 2)), np.zeros((3, 2))), "at least 2"),
+        (lambda: mmd(np.zeros((3, 2)), np.zeros((3, 2)), bandwidths=[-1.0]), "bandwidths"),
+    ],
+)
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call()
@@ -103,8 +110,9 @@ def naive_mmd(x, y, bandwidths):
 
     m, n = len(x), len(y)
     kxx, kyy = k(x, x), k(y, y)
-    return ((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-            - 2 * k(x, y).mean())
+    return (
+        (kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2 * k(x, y).mean()
+    )
 
 
 def test_mmd_matches_the_unbiased_formula():

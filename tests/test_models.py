@@ -66,8 +66,14 @@ def test_images_are_flattened():
     assert m.encode(x).shape == (2, 3)
 
 
-@pytest.mark.parametrize("kw,name", [({"n_hidden": 0}, "n_hidden"), ({"activation": "swish"}, "activation"),
-                                     ({"reconstruction": "poisson"}, "reconstruction")])
+@pytest.mark.parametrize(
+    "kw,name",
+    [
+        ({"n_hidden": 0}, "n_hidden"),
+        ({"activation": "swish"}, "activation"),
+        ({"reconstruction": "poisson"}, "reconstruction"),
+    ],
+)
 def test_bad_config(kw, name):
     args = {"n_visible": 4, "n_hidden": 2, **kw}
     with pytest.raises(ValueError, match=name):
@@ -103,7 +109,9 @@ def test_saved_model_files_follow_the_umask(tmp_path, umask, mode):
 def test_fused_sgd_step_equals_autograd_and_sgd(tied, reconstruction):
     import copy
 
-    m = DAE(30, 12, tied_weights=tied, reconstruction=reconstruction, generator=torch.Generator().manual_seed(0)).double()
+    m = DAE(
+        30, 12, tied_weights=tied, reconstruction=reconstruction, generator=torch.Generator().manual_seed(0)
+    ).double()
     ref = copy.deepcopy(m)
     g = torch.Generator().manual_seed(1)
     x = torch.rand(7, 30, generator=g, dtype=torch.float64)

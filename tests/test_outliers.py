@@ -13,9 +13,17 @@ def blobs(n=300, d=6, seed=0):
 
 
 def test_check_estimator_non_default_params():
-    est = DenoisingAutoencoderOutlierDetector(n_components=3, max_epochs=3, outlier_score="score_norm", n_draws=2,
-                                              corruption="swap", noise_level=0.2, contamination=0.1, random_state=0,
-                                              device="cpu")
+    est = DenoisingAutoencoderOutlierDetector(
+        n_components=3,
+        max_epochs=3,
+        outlier_score="score_norm",
+        n_draws=2,
+        corruption="swap",
+        noise_level=0.2,
+        contamination=0.1,
+        random_state=0,
+        device="cpu",
+    )
     failed = [r for r in check_estimator(est, on_fail=None) if r["status"] == "failed"]
     assert not failed, [(r["check_name"], r["exception"]) for r in failed]
 
@@ -23,8 +31,9 @@ def test_check_estimator_non_default_params():
 @pytest.mark.parametrize("score", ["reconstruction", "score_norm", "energy"])
 def test_off_manifold_rows_score_lower_and_predict_is_sign_of_decision(score):
     X, rng = blobs()
-    det = DenoisingAutoencoderOutlierDetector(n_components=2, outlier_score=score, n_draws=3, max_epochs=60,
-                                              random_state=0).fit(X)
+    det = DenoisingAutoencoderOutlierDetector(
+        n_components=2, outlier_score=score, n_draws=3, max_epochs=60, random_state=0
+    ).fit(X)
     outliers = rng.normal(size=(40, X.shape[1])) * X.std(0) * 3
     s_in, s_out = det.score_samples(X[:100]), det.score_samples(outliers)
     auc = (s_in[:, None] > s_out[None, :]).mean()
@@ -67,8 +76,9 @@ def test_unit_interval_inputs_use_bernoulli_and_others_are_standardized():
 def test_energy_is_the_potential_of_the_reconstruction_field():
     """For a tied DAE with a Gaussian reconstruction, −∇E(x) = r(x) − x (Kamyshanska & Memisevic)."""
     X, _ = blobs(n=100, d=4)
-    det = DenoisingAutoencoderOutlierDetector(n_components=3, outlier_score="energy", max_epochs=5,
-                                              random_state=0).fit(X)
+    det = DenoisingAutoencoderOutlierDetector(n_components=3, outlier_score="energy", max_epochs=5, random_state=0).fit(
+        X
+    )
     m = det.model_.double()
     z = torch.randn(7, 4, dtype=torch.float64, requires_grad=True)
     a = z @ m.W.t() + m.b
@@ -79,7 +89,9 @@ def test_energy_is_the_potential_of_the_reconstruction_field():
     Z, _ = det.encoder_.transform(X[:7])
     zt = torch.from_numpy(Z).double()
     with torch.no_grad():
-            expect = 0.5 * ((zt - m.c.double()) ** 2).sum(1) - torch.nn.functional.softplus(zt @ m.W.double().t() + m.b.double()).sum(1)
+        expect = 0.5 * ((zt - m.c.double()) ** 2).sum(1) - torch.nn.functional.softplus(
+            zt @ m.W.double().t() + m.b.double()
+        ).sum(1)
     np.testing.assert_allclose(det.score_samples(X[:7]), -expect.numpy(), rtol=1e-4, atol=1e-4)
 
 

@@ -46,7 +46,11 @@ def test_matmul_into_rounds_the_operands_and_keeps_the_output_precision():
 @pytest.mark.parametrize("inner", [LOW_PRECISION_MIN_INNER - 1, LOW_PRECISION_MIN_INNER, 200])
 def test_add_matmul_accumulates_a_low_precision_product_into_float32(inner):
     g = torch.Generator().manual_seed(1)
-    target, a, b = torch.randn(4, 6, generator=g), torch.randn(inner, 4, generator=g), torch.randn(inner, 6, generator=g)
+    target, a, b = (
+        torch.randn(4, 6, generator=g),
+        torch.randn(inner, 4, generator=g),
+        torch.randn(inner, 6, generator=g),
+    )
     exact = target.clone().addmm_(a.t(), b, alpha=-0.5)
     same = add_matmul_(target.clone(), a.t(), b, -0.5)
     torch.testing.assert_close(same, exact, rtol=0, atol=0)
@@ -80,8 +84,13 @@ def _dae_step_pair(tied, reconstruction, compute):
     start = {k: v.detach().double().clone() for k, v in m.state_dict().items()}
     exact_loss = exact.fused_sgd_step(x.double(), xt.double(), 0.5)
     loss = m.fused_sgd_step(x, xt, 0.5, compute)
-    steps = {k: (dict(m.named_parameters())[k].detach().double() - start[k],
-                 dict(exact.named_parameters())[k].detach() - start[k]) for k in start}
+    steps = {
+        k: (
+            dict(m.named_parameters())[k].detach().double() - start[k],
+            dict(exact.named_parameters())[k].detach() - start[k],
+        )
+        for k in start
+    }
     return loss, exact_loss, steps, m
 
 
@@ -123,8 +132,13 @@ def test_bfloat16_stacked_step_is_the_exact_step_to_bfloat16_accuracy():
         step, exact_step = p.detach().double() - start[name], exact_params[name].detach() - start[name]
         assert _rel(step, exact_step) < 3e-2, name
     # the hidden weights' updates went through bfloat16 products
-    assert _rel(net.hidden[0].weight.detach().double() - start["hidden.0.weight"],
-                exact_params["hidden.0.weight"].detach() - start["hidden.0.weight"]) > 1e-4
+    assert (
+        _rel(
+            net.hidden[0].weight.detach().double() - start["hidden.0.weight"],
+            exact_params["hidden.0.weight"].detach() - start["hidden.0.weight"],
+        )
+        > 1e-4
+    )
 
 
 def _train(precision, optimizer, fused=True):
@@ -132,9 +146,21 @@ def _train(precision, optimizer, fused=True):
     m = DAE(30, 16, generator=torch.Generator().manual_seed(6))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # no native bfloat16 on this CPU: emulated
-        history = fit(m, DenoisingObjective(Masking(0.2)), x,
-                      TrainConfig(epochs=4, batch_size=40, lr=0.3 if optimizer == "sgd" else 1e-2,
-                                  optimizer=optimizer, seed=7, verbose=0, fused=fused, precision=precision))
+        history = fit(
+            m,
+            DenoisingObjective(Masking(0.2)),
+            x,
+            TrainConfig(
+                epochs=4,
+                batch_size=40,
+                lr=0.3 if optimizer == "sgd" else 1e-2,
+                optimizer=optimizer,
+                seed=7,
+                verbose=0,
+                fused=fused,
+                precision=precision,
+            ),
+        )
     return m, history.train_loss
 
 
@@ -152,13 +178,21 @@ def test_fit_in_bfloat16_trains_like_float32(optimizer, fused):
 def test_fit_warns_where_bfloat16_is_emulated(monkeypatch):
     monkeypatch.setattr("daekit.training.precision.bfloat16_is_native", lambda device: False)
     with pytest.warns(RuntimeWarning, match="emulated"):
-        fit(DAE(8, 4), DenoisingObjective(Masking(0.2)), torch.rand(20, 8),
-            TrainConfig(epochs=1, batch_size=10, verbose=0, precision="bfloat16"))
+        fit(
+            DAE(8, 4),
+            DenoisingObjective(Masking(0.2)),
+            torch.rand(20, 8),
+            TrainConfig(epochs=1, batch_size=10, verbose=0, precision="bfloat16"),
+        )
     monkeypatch.setattr("daekit.training.precision.bfloat16_is_native", lambda device: True)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        fit(DAE(8, 4), DenoisingObjective(Masking(0.2)), torch.rand(20, 8),
-            TrainConfig(epochs=1, batch_size=10, verbose=0, precision="bfloat16"))
+        fit(
+            DAE(8, 4),
+            DenoisingObjective(Masking(0.2)),
+            torch.rand(20, 8),
+            TrainConfig(epochs=1, batch_size=10, verbose=0, precision="bfloat16"),
+        )
 
 
 def test_bad_precision_is_rejected_everywhere(tmp_path, capsys):
@@ -170,7 +204,9 @@ def test_bad_precision_is_rejected_everywhere(tmp_path, capsys):
     with pytest.raises(ValueError, match="precision"):
         DenoisingAutoencoder(n_components=4, precision="half").fit(X)
     with pytest.raises(ValueError, match="precision"):
-        StackedDenoisingAutoencoderClassifier(hidden_layer_sizes=(4,), noise_levels=0.1, precision="half").fit(X, np.arange(30) % 2)
+        StackedDenoisingAutoencoderClassifier(hidden_layer_sizes=(4,), noise_levels=0.1, precision="half").fit(
+            X, np.arange(30) % 2
+        )
     out = tmp_path / "sda"
     assert main(["sda", "--data", "digits", "--precision", "half", "--out", str(out)]) == 2
     assert "--precision" in capsys.readouterr().err and not out.exists()
@@ -180,8 +216,26 @@ def test_cli_train_in_bfloat16_records_it(tmp_path):
     out = tmp_path / "run"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        assert main(["train", "--data", "digits", "--hidden", "16", "--epochs", "1", "--precision", "bfloat16",
-                     "--no-probe", "--quiet", "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "--data",
+                    "digits",
+                    "--hidden",
+                    "16",
+                    "--epochs",
+                    "1",
+                    "--precision",
+                    "bfloat16",
+                    "--no-probe",
+                    "--quiet",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
     assert json.loads((out / "config.json").read_text())["precision"] == "bfloat16"
     from daekit.models.registry import load_model
 
@@ -192,16 +246,35 @@ def test_estimator_in_bfloat16_fits_float32_parameters():
     X = np.random.default_rng(1).random((200, 12)).astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        dae = DenoisingAutoencoder(n_components=6, max_epochs=3, batch_size=50, precision="bfloat16",
-                                   random_state=0).fit(X)
+        dae = DenoisingAutoencoder(
+            n_components=6, max_epochs=3, batch_size=50, precision="bfloat16", random_state=0
+        ).fit(X)
     assert dae.components_.dtype == np.float32 and np.isfinite(dae.loss_curve_).all()
     assert dae.loss_curve_[-1] < dae.loss_curve_[0]
 
 
 def test_sda_run_records_precision_and_resumes_a_run_from_before_it(tmp_path, capsys):
     out = tmp_path / "run"
-    argv = ["sda", "--data", "digits", "--layers", "12", "--noise", "0.1", "--pretrain-epochs", "1",
-            "--finetune-epochs", "1", "--batch-size", "50", "--device", "cpu", "--quiet", "--out", str(out)]
+    argv = [
+        "sda",
+        "--data",
+        "digits",
+        "--layers",
+        "12",
+        "--noise",
+        "0.1",
+        "--pretrain-epochs",
+        "1",
+        "--finetune-epochs",
+        "1",
+        "--batch-size",
+        "50",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     saved = out / "config.json"
     config = json.loads(saved.read_text())

@@ -11,10 +11,10 @@ import torch
 
 import daekit
 from daekit.models.dae import DAE
-from daekit.models.registry import MODEL_REGISTRY, load_model, save_model
-from daekit.models.score_networks import NoiseConditionalScoreNet, ScoreNet
 from daekit.models.edm import EDMDenoiser
 from daekit.models.mnist_classifier import MNISTClassifier
+from daekit.models.registry import MODEL_REGISTRY, load_model, save_model
+from daekit.models.score_networks import NoiseConditionalScoreNet, ScoreNet
 from daekit.models.stacked import StackedNetwork
 from daekit.models.unet import UNet
 
@@ -39,7 +39,11 @@ def _models():
         (DAE(5, 3, tied_weights=False, generator=g), torch.rand(4, 5, generator=g), ()),
         (StackedNetwork(5, [4, 3], 2, generator=g), torch.rand(4, 5, generator=g), ()),
         (ScoreNet(2, hidden=(8,), fourier_features=3, generator=g), torch.randn(4, 2, generator=g), ()),
-        (NoiseConditionalScoreNet(2, hidden=(8,), n_frequencies=2, generator=g), torch.randn(4, 2, generator=g), (0.5,)),
+        (
+            NoiseConditionalScoreNet(2, hidden=(8,), n_frequencies=2, generator=g),
+            torch.randn(4, 2, generator=g),
+            (0.5,),
+        ),
         (UNet(1, 8, (1, 2), 1), torch.randn(2, 1, 8, 8, generator=g), (torch.zeros(2),)),
         (EDMDenoiser(UNet(1, 8, (1, 2), 1), sigma_data=0.5), torch.randn(2, 1, 8, 8, generator=g), (0.3,)),
         (MNISTClassifier((2, 3), 8), torch.rand(2, 784, generator=g), ()),
@@ -56,8 +60,13 @@ def test_every_model_loads_in_a_fresh_process_after_import_daekit(tmp_path):
         torch.save({"name": type(model).__name__, "x": x, "extra": list(extra), "out": out}, tmp_path / f"case{i}.pt")
     src = str(Path(daekit.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-c", _LOADER, str(tmp_path), str(len(cases))],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOADER, str(tmp_path), str(len(cases))],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [type(m).__name__ for m, _, _ in cases]
 

@@ -15,14 +15,35 @@ import daekit.stacked as stacked_module
 from daekit.cli import main
 from daekit.dbn import network_from_rbms, pretrain_rbms, train_dbn
 from daekit.models.rbm import RBM
-from daekit.reproduce import (BUDGETS, DATASET_LABELS, DATASETS, MODELS, PUBLISHED, Budget, cell_path, get_budget,
-                              prepare_data, reproduce_vincent2010, resolve_datasets, resolve_models, run_cell)
+from daekit.reproduce import (
+    BUDGETS,
+    DATASET_LABELS,
+    DATASETS,
+    MODELS,
+    PUBLISHED,
+    Budget,
+    cell_path,
+    get_budget,
+    prepare_data,
+    reproduce_vincent2010,
+    resolve_datasets,
+    resolve_models,
+    run_cell,
+)
 from daekit.reproduce.trials import TrialCache
 from daekit.stacked import StackedConfig
 
 # a shrunk "small" budget: every model end to end in seconds
-TINY = BUDGETS["small"].replace(name="tiny", widths=(16,), pretrain_epochs=(1,), noise_levels=(0.1, 0.4),
-                                finetune_epochs=3, patience=2, svm_C=(1.0, 10.0), svm_gamma=(1.0,))
+TINY = BUDGETS["small"].replace(
+    name="tiny",
+    widths=(16,),
+    pretrain_epochs=(1,),
+    noise_levels=(0.1, 0.4),
+    finetune_epochs=3,
+    patience=2,
+    svm_C=(1.0, 10.0),
+    svm_gamma=(1.0,),
+)
 SIZES = (200, 100, 300)
 
 
@@ -79,8 +100,9 @@ def test_reproduce_rectangles_end_to_end_then_cached(tmp_path, data_root):
     with pytest.raises(ValueError, match="force"):
         reproduce_vincent2010("rectangles", TINY.replace(widths=(8,)), out, root=data_root, sizes=SIZES, verbose=0)
     # --force recomputes only the cells asked for
-    third = reproduce_vincent2010("rectangles", TINY, out, models="svm", force=True, root=data_root, sizes=SIZES,
-                                  verbose=0)
+    third = reproduce_vincent2010(
+        "rectangles", TINY, out, models="svm", force=True, root=data_root, sizes=SIZES, verbose=0
+    )
     assert third["computed"] == [["rectangles", "SVMrbf"]]
     # the CLI reassembles the table from the cells
     assert main(["reproduce", "vincent2010", "--out", str(out), "--table-only"]) == 0
@@ -92,8 +114,9 @@ def test_cli_small_budget_on_rectangles_fills_every_cell(tmp_path, data_root, ca
     """The real ``--budget small`` (not a shrunk one) on the full rectangles set, through the CLI:
     what the issue's CI check runs (about two minutes on one core)."""
     out = tmp_path / "results"
-    assert main(["reproduce", "vincent2010", "--datasets", "rect", "--budget", "small", "--out", str(out),
-                 "--quiet"]) == 0
+    assert (
+        main(["reproduce", "vincent2010", "--datasets", "rect", "--budget", "small", "--out", str(out), "--quiet"]) == 0
+    )
     assert "computed 4 cells" in capsys.readouterr().out
     row = next(line for line in (out / "table.md").read_text().splitlines() if line.startswith("| rect |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
@@ -118,8 +141,9 @@ def test_cells_on_other_data_are_not_mixed_into_a_row(tmp_path, data_root):
         reproduce_vincent2010("rectangles", TINY, out, models="saa", root=data_root, sizes=SIZES, verbose=0)
     assert not cell_path(out, "rectangles", "SAA-3").exists()
     # recomputing the stale cell itself is allowed
-    again = reproduce_vincent2010("rectangles", TINY, out, models="svm", force=True, root=data_root, sizes=SIZES,
-                                  verbose=0)
+    again = reproduce_vincent2010(
+        "rectangles", TINY, out, models="svm", force=True, root=data_root, sizes=SIZES, verbose=0
+    )
     assert again["computed"] == [["rectangles", "SVMrbf"]]
     assert json.loads(path.read_text())["data"]["sha256"] != "0" * 64
 
@@ -156,7 +180,7 @@ def test_committed_paper_cells_still_match_the_paper_budget(tmp_path):
             assert len(cell["trials"]) == paper.n_trials(model)
             assert cell["valid_error"] == min(t["valid_error"] for t in cell["trials"] if not t.get("diverged"))
     for trial in (folder / "cells").rglob("*.trials/*.json"):
-        dataset, model = trial.parent.parent.name, trial.parent.name[:-len(".trials")]
+        dataset, model = trial.parent.parent.name, trial.parent.name[: -len(".trials")]
         stored = json.loads(trial.read_text())["settings"]
         assert stored == cells_module.cell_settings(dataset, paper, model, None), trial
     copy = tmp_path / "paper"
@@ -209,14 +233,24 @@ def test_finetuning_rates_share_one_pretrained_stack(tmp_path, data_root, monkey
     # fine-tuning a copy leaves the shared stack untouched
     for trial in cell["trials"]:
         lr = trial["params"]["finetune_lr"]
-        config = networks_module.stacked_config(budget, 16, 1, 0.0 if model == "DBN-3" else 0.25, lr, "cpu", 0,
-                                                  len(data.x_train))
+        config = networks_module.stacked_config(
+            budget, 16, 1, 0.0 if model == "DBN-3" else 0.25, lr, "cpu", 0, len(data.x_train)
+        )
         if model == "DBN-3":
-            result = train_dbn(data.x_train, data.y_train, data.x_valid, data.y_valid, config, rbm_learning_rate=0.05,
-                               rbm_batch_size=budget.rbm_batch_size, n_classes=2)
+            result = train_dbn(
+                data.x_train,
+                data.y_train,
+                data.x_valid,
+                data.y_valid,
+                config,
+                rbm_learning_rate=0.05,
+                rbm_batch_size=budget.rbm_batch_size,
+                n_classes=2,
+            )
         else:
-            result = stacked_module.train_stacked(data.x_train, data.y_train, data.x_valid, data.y_valid, config,
-                                                  n_classes=2)
+            result = stacked_module.train_stacked(
+                data.x_train, data.y_train, data.x_valid, data.y_valid, config, n_classes=2
+            )
         expected = networks_module.evaluate_network(result.network, data)
         assert trial["valid_loss"] == pytest.approx(expected["valid_loss"], rel=1e-5)
         assert trial["test_error"] == pytest.approx(expected["test_error"])
@@ -282,8 +316,9 @@ def test_dbn_weights_come_from_the_rbms(monkeypatch, kind):
 
     monkeypatch.setattr(dbn_module, "network_from_rbms", from_rbms)
     monkeypatch.setattr(dbn_module, "finetune", finetune)
-    config = StackedConfig(hidden_layer_sizes=(12, 8, 5), pretrain_epochs=2, finetune_epochs=2, patience=1,
-                           device="cpu")
+    config = StackedConfig(
+        hidden_layer_sizes=(12, 8, 5), pretrain_epochs=2, finetune_epochs=2, patience=1, device="cpu"
+    )
     result = train_dbn(x[:100], y[:100], x[100:], y[100:], config, n_classes=3, rbm=kind)
     np.testing.assert_array_equal(seen["initial"], _rbm_weight_bias(seen["rbms"][0])[0])
     assert result.rbms is seen["rbms"] and len(result.finetune_history.records) >= 1
@@ -317,9 +352,9 @@ def test_budgets_and_published_numbers():
 
 def test_paper_budget_scales_finetuning_to_a_minimum_number_of_updates():
     paper, small = BUDGETS["paper"], BUDGETS["paper"].replace(finetune_min_updates=None)
-    assert paper.finetune_schedule(10_000) == (60, 10)        # 60 epochs × 500 updates already ≥ 30 000
-    assert paper.finetune_schedule(1_000) == (600, 100)       # rectangles: 50 updates per epoch
-    assert paper.finetune_schedule(6_500) == (93, 16)         # convex: 325 updates per epoch, ×1.54
+    assert paper.finetune_schedule(10_000) == (60, 10)  # 60 epochs × 500 updates already ≥ 30 000
+    assert paper.finetune_schedule(1_000) == (600, 100)  # rectangles: 50 updates per epoch
+    assert paper.finetune_schedule(6_500) == (93, 16)  # convex: 325 updates per epoch, ×1.54
     assert small.finetune_schedule(1_000) == (60, 10)
     assert "finetune_min_updates" in paper.model_settings("SdA-3")
     assert "finetune_min_updates" not in BUDGETS["small"].model_settings("SdA-3")  # old cells stay valid
@@ -332,13 +367,16 @@ def test_paper_budget_scales_finetuning_to_a_minimum_number_of_updates():
         paper.replace(finetune_min_updates=0)
 
 
-@pytest.mark.parametrize("kwargs,parameter", [
-    ({"datasets": "mnist-upside-down"}, "datasets"),
-    ({"datasets": ""}, "datasets"),
-    ({"budget": "huge"}, "budget"),
-    ({"models": "svm,rnn"}, "models"),
-    ({"threads": 0}, "threads"),
-])
+@pytest.mark.parametrize(
+    "kwargs,parameter",
+    [
+        ({"datasets": "mnist-upside-down"}, "datasets"),
+        ({"datasets": ""}, "datasets"),
+        ({"budget": "huge"}, "budget"),
+        ({"models": "svm,rnn"}, "models"),
+        ({"threads": 0}, "threads"),
+    ],
+)
 def test_bad_arguments_name_the_parameter(kwargs, parameter, tmp_path):
     with pytest.raises(ValueError, match=parameter):
         reproduce_vincent2010(**{"out": tmp_path / "r", **kwargs})
@@ -363,15 +401,18 @@ def test_bad_budget_fields_name_the_field():
     assert isinstance(get_budget("Paper"), Budget)
 
 
-@pytest.mark.parametrize("argv,fragment", [
-    (["reproduce", "vincent2011"], "invalid choice"),
-    (["reproduce", "vincent2010", "--budget", "huge"], "--budget"),
-    (["reproduce", "vincent2010", "--datasets", "nope"], "datasets"),
-    (["reproduce", "vincent2010", "--models", "rnn"], "models"),
-    (["reproduce", "vincent2010", "--max-test", "0"], "--max-test"),
-    (["reproduce", "vincent2010", "--threads", "two"], "--threads"),
-    (["reproduce"], "paper"),
-])
+@pytest.mark.parametrize(
+    "argv,fragment",
+    [
+        (["reproduce", "vincent2011"], "invalid choice"),
+        (["reproduce", "vincent2010", "--budget", "huge"], "--budget"),
+        (["reproduce", "vincent2010", "--datasets", "nope"], "datasets"),
+        (["reproduce", "vincent2010", "--models", "rnn"], "models"),
+        (["reproduce", "vincent2010", "--max-test", "0"], "--max-test"),
+        (["reproduce", "vincent2010", "--threads", "two"], "--threads"),
+        (["reproduce"], "paper"),
+    ],
+)
 def test_cli_bad_flags_exit_2(argv, fragment, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     try:

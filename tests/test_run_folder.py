@@ -15,8 +15,10 @@ from daekit.cli import main
 from daekit.runs.folder import RunFolder, RunFolderInUseError, check_resume, config_differences
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
-HOLDER = "import sys, time; from daekit.runs.folder import RunFolder; r = RunFolder(sys.argv[1]).open(); " \
-         "print('locked', flush=True); time.sleep(60)"
+HOLDER = (
+    "import sys, time; from daekit.runs.folder import RunFolder; r = RunFolder(sys.argv[1]).open(); "
+    "print('locked', flush=True); time.sleep(60)"
+)
 
 
 def hold_lock(path):
@@ -41,8 +43,21 @@ def test_cli_train_on_a_folder_in_use_exits_2_naming_the_pid(tmp_path, capsys):
     proc = hold_lock(tmp_path / "run")
     try:
         t0 = time.perf_counter()
-        code = main(["train", "--data", "digits", "--hidden", "8", "--epochs", "1", "--quiet", "--no-probe",
-                     "--out", str(tmp_path / "run")])
+        code = main(
+            [
+                "train",
+                "--data",
+                "digits",
+                "--hidden",
+                "8",
+                "--epochs",
+                "1",
+                "--quiet",
+                "--no-probe",
+                "--out",
+                str(tmp_path / "run"),
+            ]
+        )
         assert time.perf_counter() - t0 < 30  # refused at once, not after training
     finally:
         proc.kill()
@@ -90,7 +105,9 @@ def test_resume_rule_lists_each_differing_field_on_one_line():
     saved = {"hidden": 16, "activation": "sigmoid", "momentum": 0.0, "epochs": 2, "sizes": [1, 2]}
     requested = {"hidden": 16, "activation": "tanh", "momentum": 0.5, "epochs": 5, "sizes": (1, 2), "new": 3}
     assert config_differences(saved, requested, resumable={"epochs"}, defaults={"new": 3}) == [
-        "activation: saved 'sigmoid', requested 'tanh'", "momentum: saved 0.0, requested 0.5"]
+        "activation: saved 'sigmoid', requested 'tanh'",
+        "momentum: saved 0.0, requested 0.5",
+    ]
     with pytest.raises(ValueError) as e:
         check_resume(saved, requested, resumable={"epochs"})
     message = str(e.value)
@@ -118,9 +135,10 @@ def trained(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("flag,value,field", [("--activation", "tanh", "activation"),
-                                              ("--momentum", "0.5", "momentum"),
-                                              ("--valid-size", "50", "valid_size")])
+@pytest.mark.parametrize(
+    "flag,value,field",
+    [("--activation", "tanh", "activation"), ("--momentum", "0.5", "momentum"), ("--valid-size", "50", "valid_size")],
+)
 def test_cli_resume_with_another_setting_is_refused(trained, capsys, flag, value, field):
     before = sorted(p.name for p in (trained / "checkpoints").iterdir())
     assert main([*TRAIN, flag, value, "--resume", "--out", str(trained)]) == 2
@@ -147,8 +165,27 @@ def test_cli_resume_with_more_epochs_continues_and_logs_each_epoch_once(tmp_path
 
 def test_score_train_resumes_phase_by_phase_and_refuses_another_sigma(tmp_path, capsys):
     out = tmp_path / "score"
-    argv = ["score", "train", "--sigma", "0.2", "--epochs", "4", "--n-train", "256", "--n-eval", "100",
-            "--hidden", "8", "--fourier-features", "4", "--batch-size", "128", "--quiet", "--out", str(out)]
+    argv = [
+        "score",
+        "train",
+        "--sigma",
+        "0.2",
+        "--epochs",
+        "4",
+        "--n-train",
+        "256",
+        "--n-eval",
+        "100",
+        "--hidden",
+        "8",
+        "--fourier-features",
+        "4",
+        "--batch-size",
+        "128",
+        "--quiet",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     first = json.loads((out / "result.json").read_text())
     (out / "result.json").unlink()
@@ -156,6 +193,10 @@ def test_score_train_resumes_phase_by_phase_and_refuses_another_sigma(tmp_path, 
     again = json.loads((out / "result.json").read_text())
     assert again["relative_fisher_divergence"] == first["relative_fisher_divergence"]
     assert [(r["phase"], r["epoch"]) for r in RunFolder(out).metrics()] == [
-        ("train", 1), ("train", 2), ("decay1", 1), ("decay2", 1)]
+        ("train", 1),
+        ("train", 2),
+        ("decay1", 1),
+        ("decay2", 1),
+    ]
     assert main([*argv, "--resume", "--sigma", "0.3"]) == 2
     assert "sigma: saved 0.2, requested 0.3" in capsys.readouterr().err

@@ -64,9 +64,17 @@ def test_memorization_ratio():
         memorization_ratio(fresh, train, test[:10])
 
 
-@pytest.mark.parametrize("bad,match", [(np.zeros((5, 100)), "shape"), (np.zeros(784), "shape"),
-                                       (np.full((5, 784), 255.0), r"\[0, 1\]"), (np.full((5, 784), np.nan), "NaN"),
-                                       (np.zeros((1, 784)), "N >= 2"), (np.array([["a"] * 784] * 2), "numeric")])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        (np.zeros((5, 100)), "shape"),
+        (np.zeros(784), "shape"),
+        (np.full((5, 784), 255.0), r"\[0, 1\]"),
+        (np.full((5, 784), np.nan), "NaN"),
+        (np.zeros((1, 784)), "N >= 2"),
+        (np.array([["a"] * 784] * 2), "numeric"),
+    ],
+)
 def test_check_mnist_samples_rejects_bad_input(bad, match):
     with pytest.raises(ValueError, match=match):
         check_mnist_samples(bad)

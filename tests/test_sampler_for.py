@@ -5,6 +5,7 @@ import torch
 
 from daekit import DAE
 from daekit.corruption import Gaussian, SaltPepper
+from daekit.models.score_networks import NoiseConditionalScoreNet, ScoreNet
 from daekit.sampling import (
     annealed_langevin,
     collect_chain_samples,
@@ -15,7 +16,6 @@ from daekit.sampling import (
     starting_points,
 )
 from daekit.score import geometric_sigmas, reconstruction_score
-from daekit.models.score_networks import NoiseConditionalScoreNet, ScoreNet
 
 
 def gen(seed=0):
@@ -103,8 +103,9 @@ def test_collect_gathers_n_draws_in_batches_or_parallel_chains():
     chain = sampler_for(model, corruption="saltpepper:0.2", steps=1)
     samples, description = chain.collect(12, start_dae, gen(6), chains=4, burn_in=3, thin=2)
     g = gen(6)
-    expected = collect_chain_samples(model, SaltPepper(0.2), torch.rand(4, 6, generator=g), 12, burn_in=3, thin=2,
-                                     generator=g, return_mean=True)
+    expected = collect_chain_samples(
+        model, SaltPepper(0.2), torch.rand(4, 6, generator=g), 12, burn_in=3, thin=2, generator=g, return_mean=True
+    )
     assert calls == [4] and "4 parallel chains" in description
     torch.testing.assert_close(samples, expected, rtol=0, atol=0)
 

@@ -86,8 +86,15 @@ def test_annealed_langevin_visits_every_mode_of_8gaussians_and_plain_langevin_do
     gm = make_toy("8gaussians")
     x0 = torch.full((800, 2), 3.5, dtype=torch.float64)  # every chain starts in one corner
     sigmas = geometric_sigmas(3.0, 0.05, 10)
-    out = annealed_langevin(lambda x, s: gm.smoothed(s).score(x), sigmas, x0, eps=3e-4, steps_per_level=60,
-                            generator=gen(4), final_denoise=True)
+    out = annealed_langevin(
+        lambda x, s: gm.smoothed(s).score(x),
+        sigmas,
+        x0,
+        eps=3e-4,
+        steps_per_level=60,
+        generator=gen(4),
+        final_denoise=True,
+    )
     d2 = torch.cdist(out, gm.means)
     nearest = d2.argmin(1)
     assert float(d2.min(1).values.median()) < 0.1
@@ -169,13 +176,24 @@ def test_clamped_components_never_move(which):
     mask = _mask((12, 9))
     observed = torch.rand(12, 9, generator=gen(2))  # different from x0: set before the first step
     if which == "chain":
-        traj = dae_chain(small_dae(9, 5), SaltPepper(0.3), x0, 6, generator=gen(3), return_all=True,
-                         mask=mask, observed=observed)
+        traj = dae_chain(
+            small_dae(9, 5), SaltPepper(0.3), x0, 6, generator=gen(3), return_all=True, mask=mask, observed=observed
+        )
     elif which == "langevin":
         traj = langevin(lambda x: -x, x0, 0.1, 6, generator=gen(3), return_all=True, mask=mask, observed=observed)
     else:
-        traj = annealed_langevin(lambda x, s: -x / (1 + s**2), [1.0, 0.5, 0.1], x0, 0.01, 2, generator=gen(3),
-                                 return_all=True, mask=mask, observed=observed, final_denoise=True)
+        traj = annealed_langevin(
+            lambda x, s: -x / (1 + s**2),
+            [1.0, 0.5, 0.1],
+            x0,
+            0.01,
+            2,
+            generator=gen(3),
+            return_all=True,
+            mask=mask,
+            observed=observed,
+            final_denoise=True,
+        )
     assert traj.shape[0] > 2
     for frame in traj:
         assert torch.equal(frame[mask], observed[mask])
@@ -215,8 +233,15 @@ def test_all_samplers_are_reproducible_given_a_generator():
 def test_sampler_registry():
     import daekit.sampling.edm as edm_sampling  # registers the denoiser samplers
 
-    assert set(SAMPLERS) == {"chain", "langevin", "annealed", "ode", "stochastic", "denoiser-annealed",
-                             "denoiser-chain"}
+    assert set(SAMPLERS) == {
+        "chain",
+        "langevin",
+        "annealed",
+        "ode",
+        "stochastic",
+        "denoiser-annealed",
+        "denoiser-chain",
+    }
     assert get_sampler("ode") is edm_sampling.heun_sampler
     assert get_sampler("chain") is dae_chain and get_sampler("annealed") is annealed_langevin
     with pytest.raises(ValueError, match="sampler must be one of"):
@@ -264,8 +289,9 @@ def test_walkback_k1_training_equals_denoising_training_and_k3_trains():
     for pa, pb in zip(a.parameters(), b.parameters()):
         assert torch.allclose(pa, pb, rtol=0, atol=1e-5)
     c = small_dae(12, 6)
-    hist = fit(c, WalkbackObjective(Masking(0.25), k=3), x, TrainConfig(epochs=5, batch_size=10, lr=0.1,
-                                                                              verbose=0, seed=5))
+    hist = fit(
+        c, WalkbackObjective(Masking(0.25), k=3), x, TrainConfig(epochs=5, batch_size=10, lr=0.1, verbose=0, seed=5)
+    )
     assert hist.train_loss[-1] < hist.train_loss[0]
 
 
@@ -304,8 +330,10 @@ def test_cli_sample_chain_writes_a_grid_and_a_gif(tmp_path, capsys):
     argv = ["sample", str(run), "--method", "chain", "--n", "16", "--steps", "6", "--out", str(out), "--seed", "1"]
     assert main([*argv, "--animate", str(gif), "--quiet"]) == 0
     assert out.stat().st_size > 0 and gif.read_bytes()[:3] == b"GIF"
-    assert main(["sample", str(run), "--method", "langevin", "--n", "9", "--steps", "5", "--out", str(out),
-                 "--quiet"]) == 0
+    assert (
+        main(["sample", str(run), "--method", "langevin", "--n", "9", "--steps", "5", "--out", str(out), "--quiet"])
+        == 0
+    )
     assert str(out) in capsys.readouterr().out
 
 
@@ -320,14 +348,17 @@ def test_cli_sample_annealed_from_a_score_network_run(tmp_path):
     assert out.exists()
 
 
-@pytest.mark.parametrize("argv,fragment", [
-    (["sample", "nowhere"], "nowhere"),
-    (["sample", "RUN", "--method", "annealed"], "noise-conditional"),
-    (["sample", "RUN", "--method", "langevin", "--corruption", "masking:0.3"], "give sigma"),
-    (["sample", "RUN", "--animate", "x.mp4"], ".gif"),
-    (["evaluate-samples", "RUN"], "--parzen"),
-    (["evaluate-samples", "RUN", "--parzen"], "784"),
-])
+@pytest.mark.parametrize(
+    "argv,fragment",
+    [
+        (["sample", "nowhere"], "nowhere"),
+        (["sample", "RUN", "--method", "annealed"], "noise-conditional"),
+        (["sample", "RUN", "--method", "langevin", "--corruption", "masking:0.3"], "give sigma"),
+        (["sample", "RUN", "--animate", "x.mp4"], ".gif"),
+        (["evaluate-samples", "RUN"], "--parzen"),
+        (["evaluate-samples", "RUN", "--parzen"], "784"),
+    ],
+)
 def test_cli_bad_input_gives_one_line_and_exit_2(argv, fragment, tmp_path, monkeypatch, capsys):
     from daekit.cli import main
 
@@ -343,8 +374,12 @@ def test_cli_bad_input_gives_one_line_and_exit_2(argv, fragment, tmp_path, monke
 
 
 def test_cli_bad_flag_in_a_fresh_process(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "daekit", "sample", str(tmp_path), "--method", "gibbs"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "daekit", "sample", str(tmp_path), "--method", "gibbs"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     err = proc.stderr.strip()
     assert len(err.splitlines()) == 1 and "invalid choice" in err and "Traceback" not in err
@@ -354,8 +389,26 @@ def test_cli_evaluate_samples_parzen_on_mnist(tmp_path, capsys, mnist_available)
     from daekit.cli import main
 
     run = _dae_run(tmp_path, corruption="saltpepper:0.3", n_visible=784)
-    assert main(["evaluate-samples", str(run), "--parzen", "--n-samples", "200", "--n-test", "300",
-                 "--chains", "20", "--burn-in", "2", "--quiet", "--json"]) == 0
+    assert (
+        main(
+            [
+                "evaluate-samples",
+                str(run),
+                "--parzen",
+                "--n-samples",
+                "200",
+                "--n-test",
+                "300",
+                "--chains",
+                "20",
+                "--burn-in",
+                "2",
+                "--quiet",
+                "--json",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "nats" in text and "200 samples" in text
     result = json.loads(text.strip().splitlines()[-1])

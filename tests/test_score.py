@@ -16,9 +16,9 @@ import os
 import pytest
 import torch
 
-from daekit.models.registry import load_model, save_model
 from daekit.datasets.toy import TOY_DENSITIES, GaussianMixture, make_toy
 from daekit.models.dae import DAE
+from daekit.models.registry import load_model, save_model
 from daekit.models.score_networks import NoiseConditionalScoreNet, ScoreNet
 from daekit.score import (
     ScoreObjective,
@@ -46,12 +46,19 @@ def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def random_dae(n_visible: int, n_hidden: int, seed: int, tied: bool = True, activation: str = "sigmoid",
-               reconstruction: str = "gaussian") -> DAE:
+def random_dae(
+    n_visible: int,
+    n_hidden: int,
+    seed: int,
+    tied: bool = True,
+    activation: str = "sigmoid",
+    reconstruction: str = "gaussian",
+) -> DAE:
     """A float64 DAE with random N(0, 1) W, b, c (not the small initial values)."""
     g = gen(seed)
-    model = DAE(n_visible, n_hidden, tied_weights=tied, activation=activation, reconstruction=reconstruction,
-                generator=g).double()
+    model = DAE(
+        n_visible, n_hidden, tied_weights=tied, activation=activation, reconstruction=reconstruction, generator=g
+    ).double()
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(torch.randn(p.shape, generator=g, dtype=F64))
@@ -78,8 +85,7 @@ def test_energy_value_matches_formula():
     model = random_dae(3, 4, 7)
     x = torch.randn(6, 3, generator=gen(1), dtype=F64)
     sigma = 0.7
-    expected = -(x @ model.c - 0.5 * (x * x).sum(1)
-                 + torch.log1p(torch.exp(x @ model.W.T + model.b)).sum(1)) / sigma**2
+    expected = -(x @ model.c - 0.5 * (x * x).sum(1) + torch.log1p(torch.exp(x @ model.W.T + model.b)).sum(1)) / sigma**2
     torch.testing.assert_close(energy(model, x, sigma), expected, rtol=1e-12, atol=1e-12)
 
 
@@ -196,8 +202,11 @@ def test_parzen_score_equals_autograd_of_logsumexp():
     sigma = 0.35
     y = torch.randn(5, 3, generator=gen(1), dtype=F64).requires_grad_(True)
     n, d = data.shape
-    log_q = (torch.logsumexp(-((y[:, None, :] - data[None]) ** 2).sum(-1) / (2 * sigma**2), dim=1)
-             - math.log(n) - 0.5 * d * math.log(2 * math.pi * sigma**2))
+    log_q = (
+        torch.logsumexp(-((y[:, None, :] - data[None]) ** 2).sum(-1) / (2 * sigma**2), dim=1)
+        - math.log(n)
+        - 0.5 * d * math.log(2 * math.pi * sigma**2)
+    )
     (grad,) = torch.autograd.grad(log_q.sum(), y)
     torch.testing.assert_close(parzen_score(y.detach(), data, sigma), grad, rtol=1e-10, atol=1e-10)
 
@@ -205,8 +214,9 @@ def test_parzen_score_equals_autograd_of_logsumexp():
 def test_parzen_score_is_chunk_invariant_and_stable_for_tiny_sigma():
     data = torch.randn(50, 2, generator=gen(0), dtype=F64)
     y = torch.randn(9, 2, generator=gen(1), dtype=F64)
-    torch.testing.assert_close(parzen_score(y, data, 0.3, chunk_size=7), parzen_score(y, data, 0.3),
-                               rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        parzen_score(y, data, 0.3, chunk_size=7), parzen_score(y, data, 0.3), rtol=1e-12, atol=1e-12
+    )
     # σ so small that exp(−‖·‖²/2σ²) underflows: the softmax is one-hot on the nearest point
     tiny = 1e-3
     s = parzen_score(y, data, tiny, chunk_size=8)
@@ -214,8 +224,9 @@ def test_parzen_score_is_chunk_invariant_and_stable_for_tiny_sigma():
     assert torch.isfinite(s).all()
     torch.testing.assert_close(s, (nearest - y) / tiny**2, rtol=1e-9, atol=1e-6)
     # float32 gives the same answer as float64 at a moderate σ
-    torch.testing.assert_close(parzen_score(y.float(), data.float(), 0.3), parzen_score(y, data, 0.3).float(),
-                               rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(
+        parzen_score(y.float(), data.float(), 0.3), parzen_score(y, data, 0.3).float(), rtol=1e-4, atol=1e-4
+    )
 
 
 # --------------------------------------------------------------------------- ISM, Hutchinson
@@ -306,8 +317,9 @@ def test_dsm_and_esm_share_the_minimizer_on_a_gaussian():
     def fit_linear(loss_of):
         A = torch.zeros(2, 2, dtype=F64, requires_grad=True)
         beta = torch.zeros(2, dtype=F64, requires_grad=True)
-        opt = torch.optim.LBFGS([A, beta], lr=1.0, max_iter=100, tolerance_grad=1e-12, tolerance_change=1e-14,
-                                line_search_fn="strong_wolfe")
+        opt = torch.optim.LBFGS(
+            [A, beta], lr=1.0, max_iter=100, tolerance_grad=1e-12, tolerance_change=1e-14, line_search_fn="strong_wolfe"
+        )
 
         def closure():
             opt.zero_grad()
@@ -414,8 +426,13 @@ def test_score_objective_trains_a_score_net_with_fit():
         net = ScoreNet(2, (32,), "softplus", generator=gen(2))
         before = relative_fisher_divergence(net, qs.score, x_eval)
         objective = ScoreObjective(kind, sigma, true_score=qs.score)
-        fit(net, objective, (x,), valid=(x[:256],),
-            config=TrainConfig(epochs=4, batch_size=256, lr=1e-2, optimizer="adam", verbose=0, device="cpu"))
+        fit(
+            net,
+            objective,
+            (x,),
+            valid=(x[:256],),
+            config=TrainConfig(epochs=4, batch_size=256, lr=1e-2, optimizer="adam", verbose=0, device="cpu"),
+        )
         results[kind] = (before, relative_fisher_divergence(net, qs.score, x_eval))
     for before, after in results.values():
         assert after < 0.2 < before
@@ -436,8 +453,12 @@ def test_dae_objective_trains_the_tied_dae_energy_toward_the_smoothed_score():
     model = DAE(2, 32, tied_weights=True, activation="sigmoid", reconstruction="gaussian", generator=gen(1))
     x_eval = qs.sample(2000, gen(2))
     before = relative_fisher_divergence(dae_score_fn(model, sigma), qs.score, x_eval)
-    fit(model, ScoreObjective("dae", sigma), (x,),
-        config=TrainConfig(epochs=8, batch_size=256, lr=3e-2, optimizer="adam", verbose=0, device="cpu"))
+    fit(
+        model,
+        ScoreObjective("dae", sigma),
+        (x,),
+        config=TrainConfig(epochs=8, batch_size=256, lr=3e-2, optimizer="adam", verbose=0, device="cpu"),
+    )
     after = relative_fisher_divergence(dae_score_fn(model, sigma), qs.score, x_eval)
     assert after < 0.25 < before
 
@@ -471,8 +492,9 @@ def test_gmm_score_far_from_the_modes_is_finite():
 
 def test_gmm_smoothed_is_the_convolution():
     """q_σ(y) = E_ε[q(y − σε)] (Monte Carlo over ε), and its moments are those of x + σε."""
-    q = GaussianMixture([[0.0, 0.0], [2.0, 1.0]], covs=[[[0.3, 0.1], [0.1, 0.2]], [[0.1, 0.0], [0.0, 0.4]]],
-                        weights=[0.3, 0.7])
+    q = GaussianMixture(
+        [[0.0, 0.0], [2.0, 1.0]], covs=[[[0.3, 0.1], [0.1, 0.2]], [[0.1, 0.0], [0.0, 0.4]]], weights=[0.3, 0.7]
+    )
     sigma = 0.5
     qs = q.smoothed(sigma)
     y = torch.tensor([[0.0, 0.0], [1.0, 0.5], [2.5, 1.5], [-1.0, 1.0]], dtype=F64)
@@ -526,8 +548,16 @@ def test_plot_score_field_writes_a_png_atomically(tmp_path):
     q = make_toy("8gaussians").smoothed(0.2)
     net = ScoreNet(2, (8,), generator=gen(0))
     net.train()
-    path = plot_score_field(net, q.score, q.prob, tmp_path / "sub" / "field.png", extent=(-3, 3, -3, 3),
-                            n_arrows=9, resolution=40, title="test")
+    path = plot_score_field(
+        net,
+        q.score,
+        q.prob,
+        tmp_path / "sub" / "field.png",
+        extent=(-3, 3, -3, 3),
+        n_arrows=9,
+        resolution=40,
+        title="test",
+    )
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert net.training  # mode restored
     assert sorted(p.name for p in path.parent.iterdir()) == ["field.png"]
@@ -549,9 +579,33 @@ def _score_parser():
 def test_cli_score_train_writes_its_files(tmp_path, objective):
     parser, score_cmd = _score_parser()
     out = tmp_path / "run"
-    args = parser.parse_args(["score", "train", "--data", "8gaussians", "--objective", objective, "--sigma", "0.2",
-                              "--epochs", "2", "--n-train", "1024", "--n-eval", "1000", "--hidden", "16,16",
-                              "--fourier-features", "8", "--out", str(out), "--seed", "3", "--quiet"])
+    args = parser.parse_args(
+        [
+            "score",
+            "train",
+            "--data",
+            "8gaussians",
+            "--objective",
+            objective,
+            "--sigma",
+            "0.2",
+            "--epochs",
+            "2",
+            "--n-train",
+            "1024",
+            "--n-eval",
+            "1000",
+            "--hidden",
+            "16,16",
+            "--fourier-features",
+            "8",
+            "--out",
+            str(out),
+            "--seed",
+            "3",
+            "--quiet",
+        ]
+    )
     assert args.func(args) == 0
     for name in ("config.json", "metrics.jsonl", "result.json", "score_field.png", "model"):
         assert (out / name).exists(), name
@@ -578,8 +632,20 @@ def test_cli_score_train_rejects_bad_arguments_without_writing(tmp_path, capsys)
         parser.parse_args(["score", "train", "--out", str(tmp_path / "a"), "--sigma", "-1"])
     with pytest.raises(SystemExit):
         parser.parse_args(["score", "train", "--out", str(tmp_path / "a"), "--data", "nope"])
-    args = parser.parse_args(["score", "train", "--out", str(tmp_path / "b"), "--objective", "annealed",
-                              "--sigma", "2.0", "--sigma-max", "1.0"])
+    args = parser.parse_args(
+        [
+            "score",
+            "train",
+            "--out",
+            str(tmp_path / "b"),
+            "--objective",
+            "annealed",
+            "--sigma",
+            "2.0",
+            "--sigma-max",
+            "1.0",
+        ]
+    )
     with pytest.raises(ValueError, match="sigma_max"):
         args.func(args)
     assert not os.path.exists(tmp_path / "a") and not os.path.exists(tmp_path / "b")
@@ -590,8 +656,32 @@ def test_viz_score_field_redraws_a_score_run(tmp_path, objective):
     from daekit.cli import main
 
     out = tmp_path / "run"
-    assert main(["score", "train", "--data", "8gaussians", "--objective", objective, "--sigma", "0.2", "--epochs", "1",
-                 "--n-train", "512", "--n-eval", "200", "--hidden", "8", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "train",
+                "--data",
+                "8gaussians",
+                "--objective",
+                objective,
+                "--sigma",
+                "0.2",
+                "--epochs",
+                "1",
+                "--n-train",
+                "512",
+                "--n-eval",
+                "200",
+                "--hidden",
+                "8",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     png = tmp_path / "field.png"
     assert main(["viz", "score-field", str(out), "--out", str(png)]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG"

@@ -31,8 +31,9 @@ def one_thread():
 
 
 def small(**kw):
-    base = dict(hidden_layer_sizes=(8,), noise_levels=0.1, pretrain_epochs=2, finetune_epochs=5, random_state=0,
-                device="cpu")
+    base = dict(
+        hidden_layer_sizes=(8,), noise_levels=0.1, pretrain_epochs=2, finetune_epochs=5, random_state=0, device="cpu"
+    )
     return SdA(**{**base, **kw})
 
 
@@ -84,8 +85,15 @@ def digits():
 def fitted(digits):
     x, y, _, _ = digits
     torch.set_num_threads(1)
-    return SdA(hidden_layer_sizes=(64, 32), noise_levels=(0.1, 0.2), pretrain_epochs=3, pretrain_learning_rate=0.05,
-               finetune_epochs=20, random_state=0, device="cpu").fit(x, y)
+    return SdA(
+        hidden_layer_sizes=(64, 32),
+        noise_levels=(0.1, 0.2),
+        pretrain_epochs=3,
+        pretrain_learning_rate=0.05,
+        finetune_epochs=20,
+        random_state=0,
+        device="cpu",
+    ).fit(x, y)
 
 
 def test_small_fit_on_digits_beats_the_majority_baseline_widely(digits, fitted):
@@ -136,8 +144,9 @@ def test_string_labels_saa_and_no_pretraining(digits):
 
 def test_pipeline_and_grid_search_over_noise_levels(digits):
     x, y, xt, yt = digits
-    pipe = make_pipeline(MinMaxScaler(), small(hidden_layer_sizes=(16,), finetune_epochs=20,
-                                               finetune_learning_rate=0.5))
+    pipe = make_pipeline(
+        MinMaxScaler(), small(hidden_layer_sizes=(16,), finetune_epochs=20, finetune_learning_rate=0.5)
+    )
     key = "stackeddenoisingautoencoderclassifier__noise_levels"
     search = GridSearchCV(pipe, {key: [0.0, 0.3]}, cv=2).fit(x[:400], y[:400])
     assert search.best_params_[key] in (0.0, 0.3) and len(search.cv_results_["params"]) == 2
@@ -153,20 +162,23 @@ def test_tiny_data_and_one_class(digits):
         small().fit(x[:10], np.zeros(10))
 
 
-@pytest.mark.parametrize("params,name", [
-    (dict(hidden_layer_sizes=(8, 8), noise_levels=(0.1, 0.2, 0.3)), "noise_levels"),
-    (dict(hidden_layer_sizes=(8, 0)), "hidden_layer_sizes"),
-    (dict(hidden_layer_sizes=()), "hidden_layer_sizes"),
-    (dict(noise_levels=-0.5), "noise_levels"),
-    (dict(corruption="blur"), "corruption"),
-    (dict(corruption=["masking", "gaussian"]), "corruption"),
-    (dict(validation_fraction=1.0), "validation_fraction"),
-    (dict(batch_size=0), "batch_size"),
-    (dict(patience=0), "patience"),
-    (dict(pretrain_learning_rate=-1.0), "pretrain_learning_rate"),
-    (dict(optimizer="rmsprop"), "optimizer"),
-    (dict(device="tpu"), "device"),
-])
+@pytest.mark.parametrize(
+    "params,name",
+    [
+        (dict(hidden_layer_sizes=(8, 8), noise_levels=(0.1, 0.2, 0.3)), "noise_levels"),
+        (dict(hidden_layer_sizes=(8, 0)), "hidden_layer_sizes"),
+        (dict(hidden_layer_sizes=()), "hidden_layer_sizes"),
+        (dict(noise_levels=-0.5), "noise_levels"),
+        (dict(corruption="blur"), "corruption"),
+        (dict(corruption=["masking", "gaussian"]), "corruption"),
+        (dict(validation_fraction=1.0), "validation_fraction"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(patience=0), "patience"),
+        (dict(pretrain_learning_rate=-1.0), "pretrain_learning_rate"),
+        (dict(optimizer="rmsprop"), "optimizer"),
+        (dict(device="tpu"), "device"),
+    ],
+)
 def test_bad_parameters_raise_value_error_naming_them_in_fit(digits, params, name):
     x, y, _, _ = digits
     est = small(**params)  # __init__ only stores

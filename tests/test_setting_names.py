@@ -15,19 +15,49 @@ from daekit.runs.score import ScoreRunConfig
 from daekit.stacked import StackedConfig
 
 # a value other than the default for each field, as typed on the command line and as parsed
-DAE_VALUES = {"data": ("digits", "digits"), "hidden": ("7", 7), "corruption": ("gaussian:0.3", "gaussian:0.3"),
-              "epochs": ("3", 3), "batch_size": ("11", 11), "lr": ("0.02", 0.02), "optimizer": ("adam", "adam"),
-              "momentum": ("0.5", 0.5), "tied": (None, False), "activation": ("tanh", "tanh"),
-              "reconstruction": ("gaussian", "gaussian"), "valid_size": ("9", 9), "seed": ("5", 5),
-              "device": ("cpu", "cpu"), "precision": ("bfloat16", "bfloat16"), "probe": (None, False),
-              "probe_size": ("33", 33), "verbose": ("0", 0), "keep_checkpoints": ("4", 4),
-              "early_stopping": ("", True)}
-SCORE_VALUES = {"data": ("25gaussians", "25gaussians"), "objective": ("ism", "ism"), "sigma": ("0.3", 0.3),
-                "epochs": ("3", 3), "seed": ("2", 2), "n_train": ("100", 100), "n_eval": ("50", 50),
-                "batch_size": ("64", 64), "lr": ("0.01", 0.01), "hidden": ("8,9", (8, 9)),
-                "activation": ("tanh", "tanh"), "fourier_features": ("0", 0), "fourier_scale": ("2.0", 2.0),
-                "trace": ("hutchinson", "hutchinson"), "n_probes": ("3", 3), "sigma_max": ("2.0", 2.0),
-                "levels": ("4", 4), "device": ("auto", "auto"), "verbose": ("0", 0)}
+DAE_VALUES = {
+    "data": ("digits", "digits"),
+    "hidden": ("7", 7),
+    "corruption": ("gaussian:0.3", "gaussian:0.3"),
+    "epochs": ("3", 3),
+    "batch_size": ("11", 11),
+    "lr": ("0.02", 0.02),
+    "optimizer": ("adam", "adam"),
+    "momentum": ("0.5", 0.5),
+    "tied": (None, False),
+    "activation": ("tanh", "tanh"),
+    "reconstruction": ("gaussian", "gaussian"),
+    "valid_size": ("9", 9),
+    "seed": ("5", 5),
+    "device": ("cpu", "cpu"),
+    "precision": ("bfloat16", "bfloat16"),
+    "probe": (None, False),
+    "probe_size": ("33", 33),
+    "verbose": ("0", 0),
+    "keep_checkpoints": ("4", 4),
+    "early_stopping": ("", True),
+}
+SCORE_VALUES = {
+    "data": ("25gaussians", "25gaussians"),
+    "objective": ("ism", "ism"),
+    "sigma": ("0.3", 0.3),
+    "epochs": ("3", 3),
+    "seed": ("2", 2),
+    "n_train": ("100", 100),
+    "n_eval": ("50", 50),
+    "batch_size": ("64", 64),
+    "lr": ("0.01", 0.01),
+    "hidden": ("8,9", (8, 9)),
+    "activation": ("tanh", "tanh"),
+    "fourier_features": ("0", 0),
+    "fourier_scale": ("2.0", 2.0),
+    "trace": ("hutchinson", "hutchinson"),
+    "n_probes": ("3", 3),
+    "sigma_max": ("2.0", 2.0),
+    "levels": ("4", 4),
+    "device": ("auto", "auto"),
+    "verbose": ("0", 0),
+}
 
 
 def subparser(*names):
@@ -46,10 +76,13 @@ def flag_sets_field(parser, to_config, field, typed, value, base):
     assert getattr(to_config(args), field) == value, (flag, getattr(to_config(args), field))
 
 
-@pytest.mark.parametrize("command,config_cls,values,base", [
-    (("train",), DAERunConfig, DAE_VALUES, ["--out", "x"]),
-    (("score", "train"), ScoreRunConfig, SCORE_VALUES, ["--out", "x"]),
-])
+@pytest.mark.parametrize(
+    "command,config_cls,values,base",
+    [
+        (("train",), DAERunConfig, DAE_VALUES, ["--out", "x"]),
+        (("score", "train"), ScoreRunConfig, SCORE_VALUES, ["--out", "x"]),
+    ],
+)
 def test_every_run_config_field_has_a_flag_of_its_name(command, config_cls, values, base):
     from daekit.cli import score_cmd, train_cmd
 
@@ -71,10 +104,13 @@ def test_defaults_of_flags_are_the_config_defaults():
     assert score_cmd.config_from_args(subparser("score", "train").parse_args(["--out", "x"])) == ScoreRunConfig()
 
 
-@pytest.mark.parametrize("estimator,module,config_cls", [
-    (DenoisingAutoencoder, dae_estimator, DAERunConfig),
-    (StackedDenoisingAutoencoderClassifier, sda_estimator, StackedConfig),
-])
+@pytest.mark.parametrize(
+    "estimator,module,config_cls",
+    [
+        (DenoisingAutoencoder, dae_estimator, DAERunConfig),
+        (StackedDenoisingAutoencoderClassifier, sda_estimator, StackedConfig),
+    ],
+)
 def test_estimator_parameters_map_onto_config_fields(estimator, module, config_cls):
     params = set(estimator().get_params())
     table = module.RUN_CONFIG_FIELDS
@@ -92,14 +128,40 @@ def test_sda_flags_named_after_stacked_config_fields_set_those_fields(tmp_path):
 
     parser = subparser("sda")
     options = {s for a in parser._actions for s in a.option_strings}
-    for field in ("hidden_layer_sizes", "noise_levels", "corruption", "reconstruction", "pretrain_epochs",
-                  "pretrain_learning_rate", "finetune_epochs", "finetune_learning_rate", "batch_size", "optimizer",
-                  "patience", "seed", "device", "precision"):
+    for field in (
+        "hidden_layer_sizes",
+        "noise_levels",
+        "corruption",
+        "reconstruction",
+        "pretrain_epochs",
+        "pretrain_learning_rate",
+        "finetune_epochs",
+        "finetune_learning_rate",
+        "batch_size",
+        "optimizer",
+        "patience",
+        "seed",
+        "device",
+        "precision",
+    ):
         assert "--" + field.replace("_", "-") in options, field
     for field in ("tied_weights", "pretrain", "early_stopping"):  # booleans that default to true
         assert "--no-" + field.replace("_", "-") in options, field
-    args = parser.parse_args(["--out", "x", "--hidden-layer-sizes", "7,8", "--noise-levels", "0.1,0.2",
-                              "--pretrain-learning-rate", "0.3", "--finetune-learning-rate", "0.4", "--no-tied-weights"])
+    args = parser.parse_args(
+        [
+            "--out",
+            "x",
+            "--hidden-layer-sizes",
+            "7,8",
+            "--noise-levels",
+            "0.1,0.2",
+            "--pretrain-learning-rate",
+            "0.3",
+            "--finetune-learning-rate",
+            "0.4",
+            "--no-tied-weights",
+        ]
+    )
     config = sda_cmd.stacked_config(sda_cmd.resolve_settings(args))
     assert config.hidden_layer_sizes == (7, 8) and config.noise_levels == (0.1, 0.2)
     assert config.pretrain_learning_rate == 0.3 and config.finetune_learning_rate == 0.4 and not config.tied_weights

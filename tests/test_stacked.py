@@ -14,13 +14,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from daekit.stacked import pipeline
-from daekit.models.registry import load_model, save_model
-from daekit.training.checkpoints import latest_checkpoint
 from daekit.cli import main
 from daekit.corruption import Identity, Masking
 from daekit.datasets import load_digits_split
 from daekit.metrics import classification_error, error_interval
+from daekit.models.registry import load_model, save_model
 from daekit.models.stacked import StackedNetwork
 from daekit.objectives.classification import ClassificationObjective
 from daekit.stacked import (
@@ -28,9 +26,11 @@ from daekit.stacked import (
     classification_error_metric,
     classification_metrics,
     encode_dataset,
+    pipeline,
     pretrain_layers,
     train_stacked,
 )
+from daekit.training.checkpoints import latest_checkpoint
 
 
 @pytest.fixture(autouse=True)
@@ -49,8 +49,16 @@ def digits():
 
 
 def small_config(**kw):
-    base = dict(hidden_layer_sizes=(32, 16), noise_levels=(0.2, 0.3), pretrain_epochs=2, finetune_epochs=3,
-                pretrain_learning_rate=0.05, batch_size=20, seed=3, device="cpu")
+    base = dict(
+        hidden_layer_sizes=(32, 16),
+        noise_levels=(0.2, 0.3),
+        pretrain_epochs=2,
+        finetune_epochs=3,
+        pretrain_learning_rate=0.05,
+        batch_size=20,
+        seed=3,
+        device="cpu",
+    )
     return StackedConfig(**{**base, **kw})
 
 
@@ -93,8 +101,10 @@ def test_encoded_data_is_computed_once_per_layer_not_per_minibatch(monkeypatch, 
     calls = []
     real = pipeline.encode_dataset
     monkeypatch.setattr(pipeline, "encode_dataset", lambda *a, **k: calls.append(1) or real(*a, **k))
-    pretrain_layers(torch.as_tensor(digits[0][:200]), small_config(hidden_layer_sizes=(16, 8, 4), noise_levels=0.1,
-                                                                   pretrain_epochs=3))
+    pretrain_layers(
+        torch.as_tensor(digits[0][:200]),
+        small_config(hidden_layer_sizes=(16, 8, 4), noise_levels=0.1, pretrain_epochs=3),
+    )
     assert len(calls) == 2  # after layers 1 and 2; layer 3's output is not needed
 
 
@@ -109,26 +119,30 @@ def test_encode_dataset_is_clean_chunked_and_gradient_free(digits):
 
 
 def test_noise_zero_is_saa_and_corruption_kinds_are_per_layer():
-    config = StackedConfig(hidden_layer_sizes=(5, 5, 5), corruption=("masking", "gaussian", "saltpepper"),
-                           noise_levels=(0.0, 0.5, 0.25))
+    config = StackedConfig(
+        hidden_layer_sizes=(5, 5, 5), corruption=("masking", "gaussian", "saltpepper"), noise_levels=(0.0, 0.5, 0.25)
+    )
     assert isinstance(config.layer_corruption(0), Identity)
     assert config.layer_corruption(1).spec == "gaussian:0.5"
     assert config.layer_corruption(2).spec == "saltpepper:0.25"
     assert all(isinstance(StackedConfig(noise_levels=0).layer_corruption(k), Identity) for k in range(3))
 
 
-@pytest.mark.parametrize("kwargs,name", [
-    (dict(noise_levels=(0.1, 0.2)), "noise_levels"),
-    (dict(hidden_layer_sizes=(10, 0, 10)), "hidden_layer_sizes"),
-    (dict(hidden_layer_sizes=()), "hidden_layer_sizes"),
-    (dict(noise_levels=-0.1), "noise_levels"),
-    (dict(noise_levels=1.5), "noise_levels"),
-    (dict(corruption="blur"), "corruption"),
-    (dict(corruption=("masking", "masking")), "corruption"),
-    (dict(pretrain_learning_rate=0.0), "pretrain_learning_rate"),
-    (dict(batch_size=0), "batch_size"),
-    (dict(optimizer="lbfgs"), "optimizer"),
-])
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [
+        (dict(noise_levels=(0.1, 0.2)), "noise_levels"),
+        (dict(hidden_layer_sizes=(10, 0, 10)), "hidden_layer_sizes"),
+        (dict(hidden_layer_sizes=()), "hidden_layer_sizes"),
+        (dict(noise_levels=-0.1), "noise_levels"),
+        (dict(noise_levels=1.5), "noise_levels"),
+        (dict(corruption="blur"), "corruption"),
+        (dict(corruption=("masking", "masking")), "corruption"),
+        (dict(pretrain_learning_rate=0.0), "pretrain_learning_rate"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(optimizer="lbfgs"), "optimizer"),
+    ],
+)
 def test_bad_config_values_raise_value_error_naming_the_parameter(kwargs, name):
     with pytest.raises(ValueError, match=name):
         StackedConfig(**kwargs)
@@ -171,7 +185,7 @@ def test_fused_finetuning_step_equals_autograd_and_sgd():
     ref = StackedNetwork(7, [6, 5, 4], 3).double()
     ref.load_state_dict(net.state_dict())
     opt = torch.optim.SGD(ref.parameters(), lr=0.3)
-    for step in range(3):
+    for _step in range(3):
         x = torch.rand(9, 7, generator=g, dtype=torch.float64)
         y = torch.randint(0, 3, (9,), generator=g)
         fused_loss = net.fused_sgd_step(x, y, 0.3)
@@ -192,9 +206,14 @@ def test_fused_and_autograd_finetuning_give_the_same_history(digits):
     runs = []
     for fused in (True, False):
         net = StackedNetwork(64, [20, 10], 10, generator=torch.Generator().manual_seed(0))
-        h = fit(net, ClassificationObjective(), (x, y),
-                TrainConfig(epochs=2, batch_size=16, lr=0.2, seed=1, verbose=0, fused=fused),
-                valid_metric=classification_metrics, valid=(xv, yv))
+        h = fit(
+            net,
+            ClassificationObjective(),
+            (x, y),
+            TrainConfig(epochs=2, batch_size=16, lr=0.2, seed=1, verbose=0, fused=fused),
+            valid_metric=classification_metrics,
+            valid=(xv, yv),
+        )
         runs.append((h.train_loss, h.valid_loss, h.valid_score))
     assert runs[0][2] == runs[1][2]
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
@@ -230,8 +249,15 @@ def test_small_sda_beats_chance_on_a_2k_mnist_subset():
         x, y, _, _ = load_mnist(download=False, verbose=False)
     except (DatasetNotFoundError, FileNotFoundError):
         pytest.skip("MNIST is not available (set DAEKIT_DATA)")
-    config = StackedConfig(hidden_layer_sizes=(100,), noise_levels=0.25, pretrain_epochs=2, finetune_epochs=5,
-                           pretrain_learning_rate=0.05, seed=0, device="cpu")
+    config = StackedConfig(
+        hidden_layer_sizes=(100,),
+        noise_levels=0.25,
+        pretrain_epochs=2,
+        finetune_epochs=5,
+        pretrain_learning_rate=0.05,
+        seed=0,
+        device="cpu",
+    )
     result = train_stacked(x[:2000], y[:2000], x[-1000:], y[-1000:], config)
     error = classification_error_metric(result.network, (torch.as_tensor(x[-1000:]), torch.as_tensor(y[-1000:])))
     assert error < 0.3  # chance is 0.9
@@ -249,6 +275,7 @@ def interrupt_at(phase, epoch):
     def callback(record, model):
         if record["phase"] == phase and record["epoch"] == epoch:
             raise Interrupt
+
     return callback
 
 
@@ -271,15 +298,42 @@ def test_interrupted_run_resumes_to_identical_weights(tmp_path, digits, phase, e
 
 
 def sda_argv(out, *extra):
-    return ["sda", "--data", str(out.parent / "data.npz"), "--layers", "96,48", "--noise", "0.2,0.3",
-            "--pretrain-epochs", "4", "--finetune-epochs", "8", "--batch-size", "4", "--pretrain-lr", "0.02",
-            "--seed", "5", "--device", "cpu", "--quiet", "--out", str(out), *extra]
+    return [
+        "sda",
+        "--data",
+        str(out.parent / "data.npz"),
+        "--layers",
+        "96,48",
+        "--noise",
+        "0.2,0.3",
+        "--pretrain-epochs",
+        "4",
+        "--finetune-epochs",
+        "8",
+        "--batch-size",
+        "4",
+        "--pretrain-lr",
+        "0.02",
+        "--seed",
+        "5",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def start_cli(argv):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "daekit", *argv, "--threads", "1"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "daekit", *argv, "--threads", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def kill_when(proc, out, phase, epoch, timeout=120):
@@ -324,13 +378,23 @@ def test_cli_run_killed_twice_with_sigkill_resumes_to_identical_weights(tmp_path
 
 def test_cli_writes_the_run_folder_and_reads_a_toml_config(tmp_path, capsys):
     cfg = tmp_path / "sda.toml"
-    cfg.write_text('data = "digits"\nlayers = [20, 10]\nnoise = "0.1,0.2"\npretrain-epochs = 1\n'
-                   'finetune_epochs = 50\nbatch-size = 50\nseed = 1\nquiet = true\n')
+    cfg.write_text(
+        'data = "digits"\nlayers = [20, 10]\nnoise = "0.1,0.2"\npretrain-epochs = 1\n'
+        "finetune_epochs = 50\nbatch-size = 50\nseed = 1\nquiet = true\n"
+    )
     out = tmp_path / "run"
     assert main(["sda", "--config", str(cfg), "--finetune-epochs", "2", "--device", "cpu", "--out", str(out)]) == 0
-    for name in ("config.json", "metrics.jsonl", "result.json", "filters.png", "filters_finetuned.png",
-                 "model/model.safetensors", "checkpoints/pretrain-1-0001", "checkpoints/pretrain-2-0001",
-                 "checkpoints/finetune-0002"):
+    for name in (
+        "config.json",
+        "metrics.jsonl",
+        "result.json",
+        "filters.png",
+        "filters_finetuned.png",
+        "model/model.safetensors",
+        "checkpoints/pretrain-1-0001",
+        "checkpoints/pretrain-2-0001",
+        "checkpoints/finetune-0002",
+    ):
         assert (out / name).exists(), name
     config = json.loads((out / "config.json").read_text())
     assert config["hidden_layer_sizes"] == [20, 10] and config["noise_levels"] == [0.1, 0.2]
@@ -352,17 +416,20 @@ def test_cli_writes_the_run_folder_and_reads_a_toml_config(tmp_path, capsys):
     assert "seed" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv,fragment", [
-    (["--layers", "100,0"], "--layers"),
-    (["--layers", "10,10,10", "--noise", "0.1,0.2"], "--noise"),
-    (["--noise", "0.1,x"], "--noise"),
-    (["--noise", "1.5", "--data", "digits"], "noise_levels"),
-    (["--pretrain-epochs", "-1"], "--pretrain-epochs"),
-    (["--finetune-lr", "0"], "--finetune-lr"),
-    (["--corruption", "blur"], "corruption"),
-    (["--config", "missing.toml"], "missing.toml"),
-    (["--frobnicate"], "unrecognized"),
-])
+@pytest.mark.parametrize(
+    "argv,fragment",
+    [
+        (["--layers", "100,0"], "--layers"),
+        (["--layers", "10,10,10", "--noise", "0.1,0.2"], "--noise"),
+        (["--noise", "0.1,x"], "--noise"),
+        (["--noise", "1.5", "--data", "digits"], "noise_levels"),
+        (["--pretrain-epochs", "-1"], "--pretrain-epochs"),
+        (["--finetune-lr", "0"], "--finetune-lr"),
+        (["--corruption", "blur"], "corruption"),
+        (["--config", "missing.toml"], "missing.toml"),
+        (["--frobnicate"], "unrecognized"),
+    ],
+)
 def test_bad_cli_flags_give_exit_2_and_a_one_line_error(argv, fragment, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     try:
@@ -383,8 +450,13 @@ def test_missing_out_is_an_error(tmp_path, monkeypatch, capsys):
 
 def test_bad_toml_key_in_a_subprocess(tmp_path):
     (tmp_path / "bad.toml").write_text("layers = [10, 10]\nnoise = [0.1, 0.2]\nbogus = 1\n")
-    proc = subprocess.run([sys.executable, "-m", "daekit", "sda", "--config", "bad.toml", "--out", "x"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "daekit", "sda", "--config", "bad.toml", "--out", "x"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "bogus" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "x").exists()

@@ -11,13 +11,15 @@ from daekit.estimators.tabular import TableEncoder
 def table(n=60, seed=0):
     rng = np.random.default_rng(seed)
     a = rng.normal(size=n)
-    return pd.DataFrame({
-        "age": a * 10 + 40,
-        "income": 3 * a + rng.normal(scale=0.5, size=n),
-        "colour": pd.Series(np.where(a > 0, "red", "blue"), dtype=object),
-        "member": a > 0.5,
-        "size": pd.Categorical(np.where(a > 1, "L", "S")),
-    })
+    return pd.DataFrame(
+        {
+            "age": a * 10 + 40,
+            "income": 3 * a + rng.normal(scale=0.5, size=n),
+            "colour": pd.Series(np.where(a > 0, "red", "blue"), dtype=object),
+            "member": a > 0.5,
+            "size": pd.Categorical(np.where(a > 1, "L", "S")),
+        }
+    )
 
 
 def test_encoder_layout_standardization_and_round_trip():
@@ -77,8 +79,9 @@ def test_clear_errors_name_the_column():
 
 def test_mixed_likelihood_is_gaussian_plus_softmax_cross_entropy():
     g = torch.Generator().manual_seed(0)
-    lik = MixedTypeLikelihood(numeric=[0, 3], blocks=[(1, 3), (4, 7)], n_columns=4, column_of=[0, 1, 1, 2, 3, 3, 3],
-                              variances=[1.0, 4.0])
+    lik = MixedTypeLikelihood(
+        numeric=[0, 3], blocks=[(1, 3), (4, 7)], n_columns=4, column_of=[0, 1, 1, 2, 3, 3, 3], variances=[1.0, 4.0]
+    )
     params = torch.randn(5, 7, generator=g, dtype=torch.float64)
     x = torch.zeros(5, 7, dtype=torch.float64)
     x[:, 0], x[:, 3] = torch.randn(5, generator=g), torch.randn(5, generator=g)
@@ -114,6 +117,7 @@ def test_set_output_pandas_round_trips_names_and_dtypes():
 
 def test_denoising_autoencoder_names_its_outputs_for_set_output():
     from daekit import DenoisingAutoencoder
+
     X = np.random.default_rng(0).uniform(size=(30, 5))
     dae = DenoisingAutoencoder(n_components=3, max_epochs=1, random_state=0).set_output(transform="pandas").fit(X)
     out = dae.transform(pd.DataFrame(X, columns=list("abcde")))

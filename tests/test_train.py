@@ -95,9 +95,15 @@ def test_early_stopping_restores_best_epoch():
     def remember(record, model):
         snapshots[record["epoch"]] = model.W.detach().clone()
 
-    h = fit(m, DenoisingObjective(Masking(0.2)), x[:300],
-            TrainConfig(epochs=7, batch_size=10, early_stopping=True, patience=3, verbose=0),
-            valid_metric=metric, callbacks=[remember], valid=x[300:])
+    h = fit(
+        m,
+        DenoisingObjective(Masking(0.2)),
+        x[:300],
+        TrainConfig(epochs=7, batch_size=10, early_stopping=True, patience=3, verbose=0),
+        valid_metric=metric,
+        callbacks=[remember],
+        valid=x[300:],
+    )
     assert h.best_epoch == 2 and h.stopped_early and len(h.records) == 5
     assert torch.equal(m.W.detach(), snapshots[2])
 
@@ -112,9 +118,16 @@ def test_resume_of_a_finished_phase_returns_immediately(tmp_path):
     assert torch.equal(m.W.detach(), m2.W.detach())
 
 
-@pytest.mark.parametrize("kw,name", [({"epochs": -1}, "epochs"), ({"batch_size": 0}, "batch_size"),
-                                     ({"lr": 0.0}, "lr"), ({"optimizer": "lbfgs"}, "optimizer"),
-                                     ({"momentum": 1.0}, "momentum")])
+@pytest.mark.parametrize(
+    "kw,name",
+    [
+        ({"epochs": -1}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"lr": 0.0}, "lr"),
+        ({"optimizer": "lbfgs"}, "optimizer"),
+        ({"momentum": 1.0}, "momentum"),
+    ],
+)
 def test_bad_train_config(kw, name):
     with pytest.raises(ValueError, match=name):
         TrainConfig(**kw)
@@ -131,8 +144,12 @@ def test_fused_and_autograd_training_agree():
     for fused in (True, False):
         m, x = small_problem()
         m.double()
-        fit(m, DenoisingObjective(Masking(0.2)), x.double(),
-            TrainConfig(epochs=2, batch_size=10, seed=3, verbose=0, fused=fused))
+        fit(
+            m,
+            DenoisingObjective(Masking(0.2)),
+            x.double(),
+            TrainConfig(epochs=2, batch_size=10, seed=3, verbose=0, fused=fused),
+        )
         weights.append(m.W.detach().clone())
     torch.testing.assert_close(weights[0], weights[1], rtol=1e-9, atol=1e-9)
 
@@ -146,6 +163,10 @@ def test_learning_rate_schedules():
     with pytest.raises(ValueError, match="lr_schedule"):
         TrainConfig(lr_schedule="exp")
     m, x = small_problem()
-    h = fit(m, DenoisingObjective(Masking(0.2)), x,
-            TrainConfig(epochs=3, batch_size=50, lr=0.1, lr_schedule="linear", lr_final_fraction=0.5, verbose=0))
+    h = fit(
+        m,
+        DenoisingObjective(Masking(0.2)),
+        x,
+        TrainConfig(epochs=3, batch_size=50, lr=0.1, lr_schedule="linear", lr_final_fraction=0.5, verbose=0),
+    )
     assert [r["lr"] for r in h.records] == pytest.approx([0.1, 0.075, 0.05])

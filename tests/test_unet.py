@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from daekit.models.registry import load_model
 from daekit.models.edm import EDMDenoiser
-from daekit.runs.denoiser import train_denoiser
+from daekit.models.registry import load_model
 from daekit.models.unet import UNet, UNetConfig
+from daekit.runs.denoiser import train_denoiser
 
 
 @pytest.mark.parametrize("shape,mult", [((1, 8, 8), (1, 2)), ((3, 7, 9), (1, 2, 2)), ((1, 28, 28), (1, 2, 2))])
@@ -70,8 +70,9 @@ def test_training_step_runs_and_learns_on_tiny_images(tmp_path):
     images = base[torch.randint(0, 2, (256,), generator=g)]
     torch.manual_seed(0)
     model = EDMDenoiser(UNet(1, channels=8, channel_mult=(1, 2), blocks_per_level=1, embed_features=8), 0.5)
-    averaged, history = train_denoiser(model, images.numpy(), epochs=4, batch_size=32, lr=3e-3,
-                                       ema_halflife_images=200, run_dir=tmp_path, verbose=0)
+    averaged, history = train_denoiser(
+        model, images.numpy(), epochs=4, batch_size=32, lr=3e-3, ema_halflife_images=200, run_dir=tmp_path, verbose=0
+    )
     losses = history.train_loss
     assert len(losses) == 4 and all(np.isfinite(losses)) and losses[-1] < losses[0]
     assert history.records[-1]["images"] == 4 * 256
@@ -97,19 +98,64 @@ def test_cli_train_sample_evaluate_on_mnist(tmp_path, monkeypatch, capsys, mnist
     from daekit.metrics.mnist_classifier import MNISTClassifier, save_classifier
 
     run = tmp_path / "run"
-    assert main(["score", "train", "--data", "mnist", "--model", "unet", "--n-train", "256", "--epochs", "1",
-                 "--channels", "8", "--channel-mult", "1,2", "--blocks", "1", "--batch-size", "64",
-                 "--out", str(run), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "train",
+                "--data",
+                "mnist",
+                "--model",
+                "unet",
+                "--n-train",
+                "256",
+                "--epochs",
+                "1",
+                "--channels",
+                "8",
+                "--channel-mult",
+                "1,2",
+                "--blocks",
+                "1",
+                "--batch-size",
+                "64",
+                "--out",
+                str(run),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     for name in ("config.json", "metrics.jsonl", "checkpoints", "ema", "model", "result.json"):
         assert (run / name).exists(), name
     assert isinstance(load_model(run / "model"), EDMDenoiser)
-    assert main(["score", "train", "--data", "mnist", "--model", "unet", "--out", str(run), "--quiet"]) == 2  # no overwrite
+    assert (
+        main(["score", "train", "--data", "mnist", "--model", "unet", "--out", str(run), "--quiet"]) == 2
+    )  # no overwrite
     samples = tmp_path / "s.npy"
-    assert main(["sample", str(run), "--method", "ode", "--steps", "2", "--n", "4", "--out", str(samples), "--quiet"]) == 0
+    assert (
+        main(["sample", str(run), "--method", "ode", "--steps", "2", "--n", "4", "--out", str(samples), "--quiet"]) == 0
+    )
     x = np.load(samples)
     assert x.shape == (4, 1, 28, 28) and x.min() >= 0 and x.max() <= 1
-    assert main(["sample", str(run), "--method", "chain", "--steps", "2", "--n", "3", "--out", str(tmp_path / "g.png"),
-                 "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                str(run),
+                "--method",
+                "chain",
+                "--steps",
+                "2",
+                "--n",
+                "3",
+                "--out",
+                str(tmp_path / "g.png"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["sample", str(run), "--method", "langevin", "--n", "2", "--out", str(samples), "--quiet"]) == 2
     # evaluate-samples with a (tiny, untrained) classifier in a private cache

@@ -16,6 +16,7 @@ import pytest
 
 from daekit.datasets import data_home
 from daekit.datasets import photos as photos_mod
+from daekit.datasets.convexity import is_digitally_convex
 from daekit.datasets.mnist import MNIST_FILES
 from daekit.datasets.shapes import (
     CONVEX_MIN_PIXELS,
@@ -23,7 +24,6 @@ from daekit.datasets.shapes import (
     convex_sets,
     nonconvex_sets,
 )
-from daekit.datasets.convexity import is_digitally_convex
 from daekit.datasets.variants import (
     VARIANTS,
     CacheWarning,
@@ -99,9 +99,16 @@ def test_default_sizes_match_the_benchmark():
     assert sizes["mnist"] == (50_000, 10_000, 10_000)
 
 
-@pytest.mark.parametrize("bad", [dict(name="nope"), dict(name="convex", sizes=(1, 2)),
-                                 dict(name="convex", sizes=(1, -2, 3)), dict(name="convex", random_state=-1),
-                                 dict(name="convex", random_state=1.5)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(name="nope"),
+        dict(name="convex", sizes=(1, 2)),
+        dict(name="convex", sizes=(1, -2, 3)),
+        dict(name="convex", random_state=-1),
+        dict(name="convex", random_state=1.5),
+    ],
+)
 def test_invalid_arguments(bad, root):
     with pytest.raises(ValueError):
         load_variant(root=root, **bad)
@@ -182,8 +189,11 @@ def _garbage(path: Path) -> None:
     path.write_bytes(b"not a zip file at all")
 
 
-@pytest.mark.parametrize("damage", [_truncate, _flip, _wrong_hash, _stale_meta, _garbage],
-                         ids=["truncated", "bit-flipped", "wrong-hash", "stale-metadata", "garbage"])
+@pytest.mark.parametrize(
+    "damage",
+    [_truncate, _flip, _wrong_hash, _stale_meta, _garbage],
+    ids=["truncated", "bit-flipped", "wrong-hash", "stale-metadata", "garbage"],
+)
 def test_damaged_cache_is_detected_and_regenerated(damage, root):
     original = load_variant("rectangles", root=root, sizes=SMALL)
     path = original.path
@@ -287,7 +297,7 @@ def test_rectangle_labels_agree_with_the_drawn_outline():
             assert abs(height - width) >= RECT_MIN_DIFF
             assert (rows[0], cols[0], height, width) == (top, left, h, w)
             # an outline: the border of the bounding box is white, its inside black
-            box = img[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+            box = img[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
             assert box[0].all() and box[-1].all() and box[:, 0].all() and box[:, -1].all()
             assert not box[1:-1, 1:-1].any()
             assert img.sum() == box.sum()
@@ -348,8 +358,12 @@ def test_mnist_variants_use_mnist_digits(mnist_root):
     idx, angles = rot.extras["mnist_index_train"], rot.extras["angle_train"]
     assert angles.min() >= 0 and angles.max() < 2 * np.pi
     np.testing.assert_array_equal(rot.y_train, pool_y[idx])
-    expected = np.stack([ndimage.rotate(d.reshape(28, 28), np.degrees(a), reshape=False, order=1,
-                                        mode="grid-constant") for d, a in zip(pool_x[idx], angles)])
+    expected = np.stack(
+        [
+            ndimage.rotate(d.reshape(28, 28), np.degrees(a), reshape=False, order=1, mode="grid-constant")
+            for d, a in zip(pool_x[idx], angles)
+        ]
+    )
     np.testing.assert_allclose(rot.x_train.reshape(-1, 28, 28), np.clip(expected, 0, 1), atol=0.5 / 255 + 1e-4)
 
     for name in ("mnist-back-image", "mnist-rot-back-image"):
@@ -409,8 +423,10 @@ def test_missing_photograph_gives_a_clear_error(monkeypatch):
     import skimage.data
 
     def needs_download():
-        raise ModuleNotFoundError("The requested file is part of the scikit-image distribution, "
-                                  "but requires the installation of an optional dependency, pooch.")
+        raise ModuleNotFoundError(
+            "The requested file is part of the scikit-image distribution, "
+            "but requires the installation of an optional dependency, pooch."
+        )
 
     photos_mod.load_photo.cache_clear()
     monkeypatch.setattr(skimage.data, "camera", needs_download)
@@ -452,8 +468,9 @@ def test_rotate_images_matches_scipy():
     imgs = rng.random((20, 28, 28)).astype(np.float32)
     angles = rng.uniform(0, 2 * np.pi, 20)
     out = rotate_images(imgs, angles)
-    ref = np.stack([ndimage.rotate(i, np.degrees(a), reshape=False, order=1, mode="grid-constant")
-                    for i, a in zip(imgs, angles)])
+    ref = np.stack(
+        [ndimage.rotate(i, np.degrees(a), reshape=False, order=1, mode="grid-constant") for i, a in zip(imgs, angles)]
+    )
     np.testing.assert_allclose(out, np.clip(ref, 0, 1), atol=1e-5)
     np.testing.assert_allclose(rotate_images(imgs, np.zeros(20)), imgs, atol=1e-6)
     dot = np.zeros((1, 28, 28), np.float32)

@@ -22,12 +22,14 @@ from daekit.viz.paper import ComparisonPanel, plot_paper_comparison
 
 
 def test_importing_and_drawing_switch_no_backend_and_load_no_pyplot(tmp_path):
-    code = ("import sys, matplotlib, numpy as np; before = matplotlib.rcParams._get_backend_or_none(); "
-            "import daekit, daekit.cli; from daekit.viz import plot_samples, write_animation; "
-            "assert matplotlib.rcParams._get_backend_or_none() == before, before; "
-            f"plot_samples(np.random.rand(9, 16), r'{tmp_path / 'a.png'}', clip=True); "
-            f"write_animation(np.random.rand(3, 9, 2), r'{tmp_path / 'a.gif'}', clip=False, title='t'); "
-            "assert 'matplotlib.pyplot' not in sys.modules; print('ok')")
+    code = (
+        "import sys, matplotlib, numpy as np; before = matplotlib.rcParams._get_backend_or_none(); "
+        "import daekit, daekit.cli; from daekit.viz import plot_samples, write_animation; "
+        "assert matplotlib.rcParams._get_backend_or_none() == before, before; "
+        f"plot_samples(np.random.rand(9, 16), r'{tmp_path / 'a.png'}', clip=True); "
+        f"write_animation(np.random.rand(3, 9, 2), r'{tmp_path / 'a.gif'}', clip=False, title='t'); "
+        "assert 'matplotlib.pyplot' not in sys.modules; print('ok')"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
 

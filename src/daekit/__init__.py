@@ -16,17 +16,34 @@ from .estimators import (
 from .models.dae import DAE, DAEConfig
 from .models.registry import load_model, save_model
 from .objectives.denoising import DenoisingObjective
+from .runs.folder import RunFolder
 from .training.config import History, NonFiniteLossError, TrainConfig
 from .training.loop import fit
-from .runs.folder import RunFolder
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Compose", "Gaussian", "Identity", "Masking", "SaltPepper", "SwapNoise", "make_corruption",
-    "DAE", "DAEConfig", "save_model", "load_model", "DenoisingObjective", "History", "NonFiniteLossError",
-    "TrainConfig", "fit",
-    "DenoisingAutoencoder", "DenoisingAutoencoderOutlierDetector", "DenoisingImputer",
-    "StackedDenoisingAutoencoderClassifier", "Split", "RunFolder",
+    "Compose",
+    "Gaussian",
+    "Identity",
+    "Masking",
+    "SaltPepper",
+    "SwapNoise",
+    "make_corruption",
+    "DAE",
+    "DAEConfig",
+    "save_model",
+    "load_model",
+    "DenoisingObjective",
+    "History",
+    "NonFiniteLossError",
+    "TrainConfig",
+    "fit",
+    "DenoisingAutoencoder",
+    "DenoisingAutoencoderOutlierDetector",
+    "DenoisingImputer",
+    "StackedDenoisingAutoencoderClassifier",
+    "Split",
+    "RunFolder",
     "__version__",
 ]

@@ -10,7 +10,7 @@ dimensions are flattened into the d components of one example, so flat (N, 784) 
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -62,7 +62,7 @@ def _keep_mask_cpu(n: int, d: int, k: int, generator: torch.Generator | None) ->
     than indices + scatter). A row whose k-th key is tied (probability < d·2⁻³¹) gets its k
     smallest by an index partition instead, so every row has exactly k zeros."""
     keys = _int_keys(n, d, generator)
-    kth = np.partition(keys, k - 1, axis=1)[:, k - 1:k]
+    kth = np.partition(keys, k - 1, axis=1)[:, k - 1 : k]
     keep = keys > kth
     if np.count_nonzero(keep) != n * (d - k):
         tied = np.flatnonzero(keep.sum(axis=1) != d - k)
@@ -249,8 +249,13 @@ class Compose(Corruption):
         return "+".join(c.spec for c in self.corruptions)  # type: ignore[attr-defined]
 
 
-_KINDS = {"masking": Masking, "gaussian": Gaussian, "saltpepper": SaltPepper, "salt-pepper": SaltPepper,
-          "swap": SwapNoise}
+_KINDS = {
+    "masking": Masking,
+    "gaussian": Gaussian,
+    "saltpepper": SaltPepper,
+    "salt-pepper": SaltPepper,
+    "swap": SwapNoise,
+}
 
 
 def make_corruption(spec: str | Corruption | Callable | None, level: float | None = None) -> Callable[..., Tensor]:
@@ -301,5 +306,5 @@ class ShardedCorruption:
 
     def __call__(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         full = x.new_zeros((self.global_size, *x.shape[1:]))
-        full[self.start:self.stop] = x
-        return self.corruption(full, generator)[self.start:self.stop]
+        full[self.start : self.stop] = x
+        return self.corruption(full, generator)[self.start : self.stop]

@@ -41,16 +41,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence, cast
+from typing import Any, cast
 
 import numpy as np
 import torch
 from torch import nn
 
 from .models.rbm import RBM, RBMConfig, as_unit_interval
-from .rbm_training import train_rbm
 from .models.stacked import StackedNetwork
+from .rbm_training import train_rbm
 from .stacked import StackedConfig, finetune, label_tensor
 from .training.config import History
 from .utils.runtime import resolve_device
@@ -125,22 +126,42 @@ def pretrain_rbms(
         n_visible = h.shape[1]
         layer_seed = seed + _RBM_SEED + k + 1
         if rbm == "daekit":
-            config = RBMConfig(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, seed=layer_seed,
-                               device=device, verbose=max(0, verbose - 1), **options)
+            config = RBMConfig(
+                epochs=epochs,
+                learning_rate=learning_rate,
+                batch_size=batch_size,
+                seed=layer_seed,
+                device=device,
+                verbose=max(0, verbose - 1),
+                **options,
+            )
             model, _ = train_rbm(h, n_hidden, config)
         else:
             from sklearn.neural_network import BernoulliRBM
 
-            model = BernoulliRBM(n_components=n_hidden, learning_rate=learning_rate, batch_size=batch_size,
-                                 n_iter=epochs, random_state=layer_seed, verbose=max(0, verbose - 1))
+            model = BernoulliRBM(
+                n_components=n_hidden,
+                learning_rate=learning_rate,
+                batch_size=batch_size,
+                n_iter=epochs,
+                random_state=layer_seed,
+                verbose=max(0, verbose - 1),
+            )
             model.fit(h)
         rbms.append(model)
         if k + 1 < len(sizes):
             h = np.asarray(model.transform(h), dtype=np.float32)  # P(h = 1 | v), the next RBM's visible units
         seconds[f"rbm-{k + 1}"] = time.perf_counter() - t0
         if verbose:
-            logger.info("  rbm-%d (%s): %d -> %d, %d epochs, %.1fs", k + 1, rbm, n_visible, n_hidden, epochs,
-                        seconds[f"rbm-{k + 1}"])
+            logger.info(
+                "  rbm-%d (%s): %d -> %d, %d epochs, %.1fs",
+                k + 1,
+                rbm,
+                n_visible,
+                n_hidden,
+                epochs,
+                seconds[f"rbm-{k + 1}"],
+            )
     return rbms, seconds
 
 
@@ -165,8 +186,10 @@ def network_from_rbms(rbms: Sequence, n_classes: int) -> StackedNetwork:
     layers = [_rbm_layer(r) for r in rbms]
     for k in range(1, len(layers)):
         if layers[k][0].shape[1] != layers[k - 1][0].shape[0]:
-            raise ValueError(f"RBM {k + 1} has {layers[k][0].shape[1]} visible units but RBM {k} has "
-                             f"{layers[k - 1][0].shape[0]} hidden units")
+            raise ValueError(
+                f"RBM {k + 1} has {layers[k][0].shape[1]} visible units but RBM {k} has "
+                f"{layers[k - 1][0].shape[0]} hidden units"
+            )
     net = StackedNetwork(layers[0][0].shape[1], [w.shape[0] for w, _ in layers], n_classes, activation="sigmoid")
     with torch.no_grad():
         for layer, (w, b) in zip(cast("Sequence[nn.Linear]", net.hidden), layers):
@@ -224,20 +247,28 @@ def train_dbn(
             raise ValueError(f"x_valid has {xv.shape[1]} features, x has {x_np.shape[1]}")
         valid = (torch.from_numpy(xv).to(device), label_tensor(y_valid).to(device))
     if config.pretrain and config.pretrain_epochs > 0:
-        rbms, seconds = pretrain_rbms(x_np, config.hidden_layer_sizes, epochs=config.pretrain_epochs,
-                                      learning_rate=rbm_learning_rate, batch_size=rbm_batch_size,
-                                      seed=config.seed, rbm=rbm, rbm_options=rbm_options, device=str(device),
-                                      verbose=config.verbose)
+        rbms, seconds = pretrain_rbms(
+            x_np,
+            config.hidden_layer_sizes,
+            epochs=config.pretrain_epochs,
+            learning_rate=rbm_learning_rate,
+            batch_size=rbm_batch_size,
+            seed=config.seed,
+            rbm=rbm,
+            rbm_options=rbm_options,
+            device=str(device),
+            verbose=config.verbose,
+        )
         network = network_from_rbms(rbms, n_classes)
     else:
         from .utils.runtime import make_generator
 
         rbms, seconds = [], {}
-        network = StackedNetwork(x_np.shape[1], config.hidden_layer_sizes, n_classes,
-                                 generator=make_generator(config.seed + 200_000))
+        network = StackedNetwork(
+            x_np.shape[1], config.hidden_layer_sizes, n_classes, generator=make_generator(config.seed + 200_000)
+        )
     t0 = time.perf_counter()
-    history = finetune(network, (torch.from_numpy(x_np).to(device), y_t.to(device)), valid, config,
-                       callbacks=callbacks)
+    history = finetune(network, (torch.from_numpy(x_np).to(device), y_t.to(device)), valid, config, callbacks=callbacks)
     seconds["finetune"] = time.perf_counter() - t0
     network.eval()
     return DBNResult(network, rbms, history, seconds)

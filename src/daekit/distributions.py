@@ -8,7 +8,7 @@ Every method takes the decoder's raw output ``params`` and returns per-example v
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -105,23 +105,33 @@ class MixedTypeLikelihood:
 
     name = "mixed"
 
-    def __init__(self, numeric: Sequence[int], blocks: Sequence[tuple[int, int]], n_columns: int,
-                 column_of: Sequence[int], variances: Sequence[float] | None = None) -> None:
+    def __init__(
+        self,
+        numeric: Sequence[int],
+        blocks: Sequence[tuple[int, int]],
+        n_columns: int,
+        column_of: Sequence[int],
+        variances: Sequence[float] | None = None,
+    ) -> None:
         self.numeric = torch.as_tensor(list(numeric), dtype=torch.long)
         self.blocks = [(int(a), int(b)) for a, b in blocks]
         self.n_columns = int(n_columns)
         self.column_of = torch.as_tensor(list(column_of), dtype=torch.long)
-        self.variances = torch.ones(len(self.numeric)) if variances is None else torch.as_tensor(
-            list(variances), dtype=torch.float32)
+        self.variances = (
+            torch.ones(len(self.numeric))
+            if variances is None
+            else torch.as_tensor(list(variances), dtype=torch.float32)
+        )
         if len(self.variances) != len(self.numeric) or bool((self.variances <= 0).any()):
             raise ValueError("variances must hold one positive value per numeric column")
         self._numeric_cols = self.column_of[self.numeric]
         self._block_cols = [int(self.column_of[a]) for a, _ in self.blocks]
 
-    def with_variances(self, variances: Sequence[float]) -> "MixedTypeLikelihood":
+    def with_variances(self, variances: Sequence[float]) -> MixedTypeLikelihood:
         """The same heads with the numeric columns' variances σ_j² set to ``variances``."""
-        return MixedTypeLikelihood(self.numeric.tolist(), self.blocks, self.n_columns, self.column_of.tolist(),
-                                   variances)
+        return MixedTypeLikelihood(
+            self.numeric.tolist(), self.blocks, self.n_columns, self.column_of.tolist(), variances
+        )
 
     def columnwise_loss(self, x: Tensor, params: Tensor) -> Tensor:
         """−log p of every source column, (N, n_columns) (the Gaussian's ½ log 2πσ² left out)."""
@@ -155,8 +165,9 @@ class MixedTypeLikelihood:
         out = params.clone()
         if len(self.numeric):
             idx = self.numeric.to(params.device)
-            noise = torch.randn((params.shape[0], len(idx)), generator=generator, device=params.device,
-                                dtype=params.dtype)
+            noise = torch.randn(
+                (params.shape[0], len(idx)), generator=generator, device=params.device, dtype=params.dtype
+            )
             out[:, idx] = params[:, idx] + noise * self.variances.to(params.device, params.dtype).sqrt()
         for a, b in self.blocks:
             pick = torch.multinomial(torch.softmax(params[:, a:b], dim=1), 1, generator=generator)

@@ -63,8 +63,9 @@ def train_rbm(x: Any, n_hidden: int, config: RBMConfig | None = None) -> tuple[R
     n_hidden = check_positive_int(n_hidden, "n_hidden")
     device = resolve_device(config.device)
     data = torch.from_numpy(as_unit_interval(x, "x")).to(device)
-    rbm = RBM(data.shape[1], n_hidden, init_std=config.init_std,
-              generator=make_generator(config.seed + _INIT_SEED)).to(device)
+    rbm = RBM(data.shape[1], n_hidden, init_std=config.init_std, generator=make_generator(config.seed + _INIT_SEED)).to(
+        device
+    )
     rbm.visible_bias.copy_(visible_bias_init(data))
     order_gen = make_generator(config.seed + _TRAIN_SEED)
     sample_gen = make_generator(config.seed + _TRAIN_SEED, device)
@@ -78,22 +79,44 @@ def train_rbm(x: Any, n_hidden: int, config: RBMConfig | None = None) -> tuple[R
         sq_error = torch.zeros((), dtype=torch.float64, device=device)
         for idx in torch.randperm(len(data), generator=order_gen).split(config.batch_size):
             v0 = data[idx.to(device)]
-            h0, vk = cd_momentum_step(rbm, v0, velocity, lr=lr, momentum=momentum,
-                                      weight_decay=config.weight_decay, k=config.k, generator=sample_gen,
-                                      visible_offset=mu, hidden_offset=lam)
+            h0, vk = cd_momentum_step(
+                rbm,
+                v0,
+                velocity,
+                lr=lr,
+                momentum=momentum,
+                weight_decay=config.weight_decay,
+                k=config.k,
+                generator=sample_gen,
+                visible_offset=mu,
+                hidden_offset=lam,
+            )
             if lam is not None:  # config.centering
                 lam.mul_(1.0 - _HIDDEN_OFFSET_RATE).add_(h0.mean(0), alpha=_HIDDEN_OFFSET_RATE)
             sq_error += ((vk - v0) ** 2).sum()
         with torch.no_grad():
             free_energy = float(torch.cat([rbm.free_energy(c) for c in data.split(4096)]).mean())
         if not math.isfinite(free_energy):
-            raise FloatingPointError(f"RBM training diverged in epoch {epoch + 1} (non-finite free energy); "
-                                     f"lower learning_rate (got {lr:g})")
-        record = {"epoch": epoch + 1, "reconstruction_error": float(sq_error) / data.numel(),
-                  "free_energy": free_energy, "momentum": momentum, "seconds": time.perf_counter() - t0}
+            raise FloatingPointError(
+                f"RBM training diverged in epoch {epoch + 1} (non-finite free energy); lower learning_rate (got {lr:g})"
+            )
+        record = {
+            "epoch": epoch + 1,
+            "reconstruction_error": float(sq_error) / data.numel(),
+            "free_energy": free_energy,
+            "momentum": momentum,
+            "seconds": time.perf_counter() - t0,
+        }
         history.records.append(record)
         if config.verbose:
-            logger.info("    rbm %d->%d epoch %d: reconstruction error %.5f, free energy %.2f (%.1fs)", rbm.n_visible,
-                        n_hidden, epoch + 1, record["reconstruction_error"], free_energy, record["seconds"])
+            logger.info(
+                "    rbm %d->%d epoch %d: reconstruction error %.5f, free energy %.2f (%.1fs)",
+                rbm.n_visible,
+                n_hidden,
+                epoch + 1,
+                record["reconstruction_error"],
+                free_energy,
+                record["seconds"],
+            )
     rbm.history = history
     return rbm, history

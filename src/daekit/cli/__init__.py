@@ -17,14 +17,24 @@ import importlib
 import logging
 import os
 import sys
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-COMMAND_MODULES = ["demo_cmd", "train_cmd", "sda_cmd", "score_cmd", "sample_cmd", "datasets_cmd", "viz_cmd", "reproduce_cmd",
-                   "outliers_cmd", "impute_cmd"]
+COMMAND_MODULES = [
+    "demo_cmd",
+    "train_cmd",
+    "sda_cmd",
+    "score_cmd",
+    "sample_cmd",
+    "datasets_cmd",
+    "viz_cmd",
+    "reproduce_cmd",
+    "outliers_cmd",
+    "impute_cmd",
+]
 
 
 class CLIError(Exception):
@@ -43,8 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="daekit", description="Denoising autoencoders end to end.")
     parser.add_argument("--version", action="version", version=f"daekit {__version__}")
-    parser.add_argument("-q", "--quiet", dest="log_quiet", action="store_true",
-                        help="log warnings only (DAEKIT_LOG_LEVEL=LEVEL sets the level outright)")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        dest="log_quiet",
+        action="store_true",
+        help="log warnings only (DAEKIT_LOG_LEVEL=LEVEL sets the level outright)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").add_parser(subparsers)

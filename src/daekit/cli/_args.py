@@ -64,8 +64,12 @@ def print_result(out: str | Path, result: dict[str, Any]) -> None:
 
 
 def add_nproc_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--nproc", type=positive_int, default=1,
-                   help="data-parallel processes on this machine (launches torchrun --standalone)")
+    p.add_argument(
+        "--nproc",
+        type=positive_int,
+        default=1,
+        help="data-parallel processes on this machine (launches torchrun --standalone)",
+    )
 
 
 def launch_with_torchrun(args: argparse.Namespace) -> int | None:
@@ -85,7 +89,15 @@ def launch_with_torchrun(args: argparse.Namespace) -> int | None:
             skip = True
         elif not token.startswith("--nproc="):
             rest.append(token)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}",
-           "-m", "daekit", *rest]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={args.nproc}",
+        "-m",
+        "daekit",
+        *rest,
+    ]
     print("launching:", " ".join(cmd), flush=True)
     return subprocess.call(cmd)

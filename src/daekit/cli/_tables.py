@@ -15,6 +15,7 @@ def _pandas():
         import pandas as pd
     except ImportError:
         from . import CLIError
+
         raise CLIError("reading and writing tables needs pandas and pyarrow: pip install 'daekit[tables]'") from None
     return pd
 

@@ -30,14 +30,22 @@ def run_make(args: argparse.Namespace) -> int:
     for name in names:
         start = time.perf_counter()
         try:
-            data = load_variant(name, root=args.root, random_state=args.seed, sizes=args.sizes,
-                                force=args.force, progress=not args.quiet)
+            data = load_variant(
+                name,
+                root=args.root,
+                random_state=args.seed,
+                sizes=args.sizes,
+                force=args.force,
+                progress=not args.quiet,
+            )
         except PhotoUnavailableError as exc:
             raise CLIError(str(exc)) from exc
         seconds = time.perf_counter() - start
         where = data.path if data.path is not None else "(not cached: plain MNIST)"
-        print(f"{name}: {data.status} in {seconds:.1f} s, {_fmt_sizes(data.sizes)} examples, "
-              f"sha256 {data.sha256[:16]}  {where}")
+        print(
+            f"{name}: {data.status} in {seconds:.1f} s, {_fmt_sizes(data.sizes)} examples, "
+            f"sha256 {data.sha256[:16]}  {where}"
+        )
     return 0
 
 
@@ -58,23 +66,39 @@ def run_list(args: argparse.Namespace) -> int:
 def add_parser(subparsers) -> None:
     from ..datasets.variants import list_variants
 
-    p = subparsers.add_parser("datasets", help="generate the Larochelle et al. (2007) benchmark sets",
-                              description="Regenerate (deterministically, from a seed) and cache the MNIST "
-                                          "variations, rectangles and convex sets of Larochelle et al. (2007).")
+    p = subparsers.add_parser(
+        "datasets",
+        help="generate the Larochelle et al. (2007) benchmark sets",
+        description="Regenerate (deterministically, from a seed) and cache the MNIST "
+        "variations, rectangles and convex sets of Larochelle et al. (2007).",
+    )
     sub = p.add_subparsers(dest="datasets_command", metavar="ACTION")
 
     def common(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--root", default=None, help="data folder (default $DAEKIT_DATA or ~/.cache/daekit); "
-                                                    "MNIST is read from it, the cache goes to its variants/")
+        q.add_argument(
+            "--root",
+            default=None,
+            help="data folder (default $DAEKIT_DATA or ~/.cache/daekit); "
+            "MNIST is read from it, the cache goes to its variants/",
+        )
         q.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
-        q.add_argument("--sizes", type=_sizes, default=None, metavar="TRAIN,VALID,TEST",
-                       help="split sizes (default: the benchmark's)")
+        q.add_argument(
+            "--sizes",
+            type=_sizes,
+            default=None,
+            metavar="TRAIN,VALID,TEST",
+            help="split sizes (default: the benchmark's)",
+        )
 
-    make = sub.add_parser("make", help="generate and cache one data set, or all",
-                          description="Generate a data set (or all of them) and cache it as .npz; "
-                                      "a valid cached file is reused, a damaged one regenerated.")
-    make.add_argument("name", choices=list_variants() + ["all"], metavar="NAME",
-                      help=f"one of {', '.join(list_variants())}, or all")
+    make = sub.add_parser(
+        "make",
+        help="generate and cache one data set, or all",
+        description="Generate a data set (or all of them) and cache it as .npz; "
+        "a valid cached file is reused, a damaged one regenerated.",
+    )
+    make.add_argument(
+        "name", choices=list_variants() + ["all"], metavar="NAME", help=f"one of {', '.join(list_variants())}, or all"
+    )
     common(make)
     make.add_argument("--force", action="store_true", help="regenerate even if a valid cached file exists")
     make.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -8,8 +8,9 @@ from ..runs.dae import DAERunConfig, train_dae_run
 from ._args import print_result
 
 DEMO_MNIST = DAERunConfig(data="mnist", hidden=500, corruption="masking:0.25", epochs=8, batch_size=20, lr=0.1)
-DEMO_DIGITS = DAERunConfig(data="digits", hidden=100, corruption="masking:0.25", epochs=60, batch_size=20, lr=0.1,
-                           valid_size=200)
+DEMO_DIGITS = DAERunConfig(
+    data="digits", hidden=100, corruption="masking:0.25", epochs=60, batch_size=20, lr=0.1, valid_size=200
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -18,8 +19,10 @@ def run(args: argparse.Namespace) -> int:
     data = load_dataset("auto")
     base = DEMO_MNIST if data.name == "mnist" else DEMO_DIGITS
     config = DAERunConfig(**{**vars(base), "verbose": 0 if args.quiet else 1, "device": args.device})
-    print(f"daekit demo: training a tied denoising autoencoder ({config.hidden} hidden units, {config.corruption}) "
-          f"on {data.name} for {config.epochs} epochs")
+    print(
+        f"daekit demo: training a tied denoising autoencoder ({config.hidden} hidden units, {config.corruption}) "
+        f"on {data.name} for {config.epochs} epochs"
+    )
     result = train_dae_run(config, args.out, overwrite=True)  # the demo folder is replaced each time
     print_result(args.out, result)
     return 0

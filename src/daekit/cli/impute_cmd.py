@@ -10,12 +10,19 @@ from ._tables import read_table, write_table
 
 def run(args: argparse.Namespace) -> int:
     from ..estimators import DenoisingImputer
+
     df = read_table(args.data, args.categorical, args.numeric)
     import pandas as pd
+
     n_missing = int(df.isna().sum().sum())
-    imp = DenoisingImputer(n_components=args.hidden, noise_level=args.noise,
-                           max_epochs=args.epochs if args.epochs else "auto", random_state=args.seed,
-                           device=args.device, verbose=0 if args.quiet else 1).fit(df)
+    imp = DenoisingImputer(
+        n_components=args.hidden,
+        noise_level=args.noise,
+        max_epochs=args.epochs if args.epochs else "auto",
+        random_state=args.seed,
+        device=args.device,
+        verbose=0 if args.quiet else 1,
+    ).fit(df)
     if args.n_imputations == 1:
         out = imp.transform(df)
     else:
@@ -29,12 +36,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("impute", help="fill missing values of a table (CSV or Parquet)",
-                              description="Impute missing entries with a denoising autoencoder trained on the observed ones.")
+    p = subparsers.add_parser(
+        "impute",
+        help="fill missing values of a table (CSV or Parquet)",
+        description="Impute missing entries with a denoising autoencoder trained on the observed ones.",
+    )
     p.add_argument("data", help="a .csv or .parquet table with missing entries")
     p.add_argument("--out", required=True, help="the completed table (.csv or .parquet)")
-    p.add_argument("--n-imputations", type=positive_int, default=1,
-                   help="draws from the reconstruction distribution (multiple imputation); 1 fills with the mean")
+    p.add_argument(
+        "--n-imputations",
+        type=positive_int,
+        default=1,
+        help="draws from the reconstruction distribution (multiple imputation); 1 fills with the mean",
+    )
     p.add_argument("--hidden", type=positive_int, default=256)
     p.add_argument("--noise", type=float, default=0.25, help="masking level in [0, 1]")
     p.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: auto)")

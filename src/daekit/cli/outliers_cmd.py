@@ -25,20 +25,34 @@ def _contamination(text: str):
 
 def run_fit(args: argparse.Namespace) -> int:
     from ..estimators import DenoisingAutoencoderOutlierDetector
+
     df = read_table(args.data, args.categorical, args.numeric)
     det = DenoisingAutoencoderOutlierDetector(
-        n_components=args.hidden if args.hidden else "auto", outlier_score=args.score, n_draws=args.draws,
-        corruption=args.corruption, noise_level=args.noise, contamination=args.contamination,
-        max_epochs=args.epochs if args.epochs else "auto", random_state=args.seed, device=args.device,
-        verbose=0 if args.quiet else 1)
+        n_components=args.hidden if args.hidden else "auto",
+        outlier_score=args.score,
+        n_draws=args.draws,
+        corruption=args.corruption,
+        noise_level=args.noise,
+        contamination=args.contamination,
+        max_epochs=args.epochs if args.epochs else "auto",
+        random_state=args.seed,
+        device=args.device,
+        verbose=0 if args.quiet else 1,
+    )
     det.fit(df)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / DETECTOR_FILE, pickle.dumps(det))
     flagged = float((det.predict(df) == -1).mean())
-    info = {"data": str(args.data), "rows": len(df), "columns": list(map(str, df.columns)),
-            "params": {k: v for k, v in det.get_params().items() if isinstance(v, (int, float, str, type(None)))},
-            "offset": det.offset_, "flagged_share": flagged, "reconstruction": det.reconstruction_}
+    info = {
+        "data": str(args.data),
+        "rows": len(df),
+        "columns": list(map(str, df.columns)),
+        "params": {k: v for k, v in det.get_params().items() if isinstance(v, (int, float, str, type(None)))},
+        "offset": det.offset_,
+        "flagged_share": flagged,
+        "reconstruction": det.reconstruction_,
+    }
     atomic_write_bytes(out / "run.json", (json.dumps(info, indent=2) + "\n").encode())
     print(f"fitted on {len(df)} rows; offset {det.offset_:.4g}; {flagged:.1%} of them flagged")
     print(f"wrote {out / DETECTOR_FILE} and {out / 'run.json'}")
@@ -52,9 +66,11 @@ def run_score(args: argparse.Namespace) -> int:
     det = pickle.loads(path.read_bytes())  # a file this command wrote
     df = read_table(args.data, args.categorical, args.numeric)
     import pandas as pd
+
     scores = det.score_samples(df)
-    result = pd.DataFrame({"score": scores, "decision": scores - det.offset_,
-                           "label": (scores - det.offset_ >= 0).astype(int) * 2 - 1})
+    result = pd.DataFrame(
+        {"score": scores, "decision": scores - det.offset_, "label": (scores - det.offset_ >= 0).astype(int) * 2 - 1}
+    )
     if args.out:
         write_table(result, args.out)
         print(f"{int((result['label'] == -1).sum())} of {len(result)} rows flagged; wrote {args.out}")
@@ -69,8 +85,11 @@ def _table_flags(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("outliers", help="outlier detection on a table (CSV or Parquet)",
-                              description="Fit a denoising-autoencoder outlier detector, then score rows.")
+    p = subparsers.add_parser(
+        "outliers",
+        help="outlier detection on a table (CSV or Parquet)",
+        description="Fit a denoising-autoencoder outlier detector, then score rows.",
+    )
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     f = sub.add_parser("fit", help="fit a detector on the rows of a table")
     f.add_argument("data", help="a .csv or .parquet table (rows mostly normal)")

@@ -45,16 +45,34 @@ def run_unet(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {out} exists and is not a folder")
     previous = RunFolder(out).holds_run()
     if previous and not args.overwrite:
-        raise ValueError(f"--out {out} already holds a run ({', '.join(previous)}); choose a new folder or pass --overwrite")
+        raise ValueError(
+            f"--out {out} already holds a run ({', '.join(previous)}); choose a new folder or pass --overwrite"
+        )
     for name in previous:
         shutil.rmtree(out / name) if (out / name).is_dir() else (out / name).unlink()
-    result = train_mnist_unet_run(out, minutes=args.minutes, epochs=args.epochs, channels=args.channels,
-                                  channel_mult=args.channel_mult, blocks_per_level=args.blocks, batch_size=batch_size,
-                                  lr=lr, precision=args.precision, seed=args.seed, n_train=min(n_train, 50_000),
-                                  device=args.device, verbose=args.verbose)
-    logger.info("U-Net denoiser (%s parameters): %d epoch(s), %s images in %.0f s; wrote %s/",
-                f"{result['parameters']:,}", result["epochs_run"], f"{result['images_seen']:,}",
-                result["train_seconds"], out)
+    result = train_mnist_unet_run(
+        out,
+        minutes=args.minutes,
+        epochs=args.epochs,
+        channels=args.channels,
+        channel_mult=args.channel_mult,
+        blocks_per_level=args.blocks,
+        batch_size=batch_size,
+        lr=lr,
+        precision=args.precision,
+        seed=args.seed,
+        n_train=min(n_train, 50_000),
+        device=args.device,
+        verbose=args.verbose,
+    )
+    logger.info(
+        "U-Net denoiser (%s parameters): %d epoch(s), %s images in %.0f s; wrote %s/",
+        f"{result['parameters']:,}",
+        result["epochs_run"],
+        f"{result['images_seen']:,}",
+        result["train_seconds"],
+        out,
+    )
     return 0
 
 
@@ -62,13 +80,17 @@ def run(args: argparse.Namespace) -> int:
     """``daekit score train``: returns the exit code."""
     if args.model == "unet" or args.data == "mnist":
         if args.model != "unet" or args.data != "mnist":
-            raise ValueError("--model unet trains on images (--data mnist); the MLP score networks train on the toy "
-                             f"densities (got --model {args.model} --data {args.data})")
+            raise ValueError(
+                "--model unet trains on images (--data mnist); the MLP score networks train on the toy "
+                f"densities (got --model {args.model} --data {args.data})"
+            )
         return run_unet(args)
     result = train_score_run(args)
     if args.verbose:
-        print(f"{result['data']}, sigma={result['sigma']:g}, {result['objective']}: relative Fisher divergence "
-              f"{result['relative_fisher_divergence']:.4g} (train {result['train_seconds']:.1f} s)")
+        print(
+            f"{result['data']}, sigma={result['sigma']:g}, {result['objective']}: relative Fisher divergence "
+            f"{result['relative_fisher_divergence']:.4g} (train {result['train_seconds']:.1f} s)"
+        )
         out = Path(args.out)
         print(f"wrote {out}/:")
         for name in ("config.json", "metrics.jsonl", "model", "result.json", "score_field.png"):
@@ -84,19 +106,33 @@ def add_parser(subparsers) -> None:
 
     d = ScoreRunConfig()
 
-    p = subparsers.add_parser("score", help="score matching on toy 2-D densities",
-                              description="Score matching (DSM, ISM, ESM, annealed DSM) on toy densities with exact scores.")
+    p = subparsers.add_parser(
+        "score",
+        help="score matching on toy 2-D densities",
+        description="Score matching (DSM, ISM, ESM, annealed DSM) on toy densities with exact scores.",
+    )
     sub = p.add_subparsers(dest="score_command", metavar="SUBCOMMAND")
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
-    t = sub.add_parser("train", help="train a score network on a toy density",
-                       description="Train a score network on samples of a toy density and compare it with the exact "
-                                   "smoothed score; writes config.json, metrics.jsonl, model/, result.json and "
-                                   "score_field.png to --out.")
-    t.add_argument("--data", default=d.data, choices=sorted(TOY_DENSITIES) + ["mnist"],
-                   help="toy density, or mnist with --model unet (default %(default)s)")
-    t.add_argument("--objective", default=d.objective, choices=OBJECTIVES, help="training objective (default %(default)s)")
+    t = sub.add_parser(
+        "train",
+        help="train a score network on a toy density",
+        description="Train a score network on samples of a toy density and compare it with the exact "
+        "smoothed score; writes config.json, metrics.jsonl, model/, result.json and "
+        "score_field.png to --out.",
+    )
+    t.add_argument(
+        "--data",
+        default=d.data,
+        choices=sorted(TOY_DENSITIES) + ["mnist"],
+        help="toy density, or mnist with --model unet (default %(default)s)",
+    )
+    t.add_argument(
+        "--objective", default=d.objective, choices=OBJECTIVES, help="training objective (default %(default)s)"
+    )
     t.add_argument("--sigma", type=positive_float, default=d.sigma, help="noise level σ of q_σ (default %(default)s)")
-    t.add_argument("--epochs", type=positive_int, default=d.epochs, help="passes over --n-train samples (default %(default)s)")
+    t.add_argument(
+        "--epochs", type=positive_int, default=d.epochs, help="passes over --n-train samples (default %(default)s)"
+    )
     t.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
     t.add_argument("--seed", type=non_negative_int, default=d.seed)
     t.add_argument("--verbose", type=int, default=d.verbose, help="0: no progress output, 1: progress bars")
@@ -105,10 +141,19 @@ def add_parser(subparsers) -> None:
     t.add_argument("--n-eval", type=positive_int, default=d.n_eval, help="fresh samples of q_σ for the metric")
     t.add_argument("--batch-size", type=positive_int, default=d.batch_size)
     t.add_argument("--lr", type=positive_float, default=d.lr, help="Adam learning rate of the first phase")
-    t.add_argument("--hidden", type=int_list, default=list(d.hidden), help="hidden widths (default %s)" % ",".join(map(str, d.hidden)))
+    t.add_argument(
+        "--hidden",
+        type=int_list,
+        default=list(d.hidden),
+        help=f"hidden widths (default {','.join(map(str, d.hidden))})",
+    )
     t.add_argument("--activation", default=d.activation, choices=sorted(SCORE_ACTIVATIONS))
-    t.add_argument("--fourier-features", type=non_negative_int, default=d.fourier_features,
-                   help="random Fourier features of x (0: plain MLP; default %(default)s)")
+    t.add_argument(
+        "--fourier-features",
+        type=non_negative_int,
+        default=d.fourier_features,
+        help="random Fourier features of x (0: plain MLP; default %(default)s)",
+    )
     t.add_argument("--fourier-scale", type=positive_float, default=d.fourier_scale)
     t.add_argument("--trace", default=d.trace, choices=["exact", "hutchinson"], help="ISM divergence")
     t.add_argument("--n-probes", type=positive_int, default=d.n_probes, help="Hutchinson probes per example (ISM)")
@@ -118,14 +163,25 @@ def add_parser(subparsers) -> None:
     t.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its newest good checkpoints")
     u = t.add_argument_group("--model unet (--data mnist)")
-    u.add_argument("--model", default="mlp", choices=["mlp", "unet"],
-                   help="mlp: a score network on a toy density (default); unet: an EDM-preconditioned U-Net "
-                        "denoiser on MNIST")
-    u.add_argument("--minutes", type=positive_float, default=None, help="wall-clock training budget in minutes "
-                   "(--epochs still caps the passes)")
+    u.add_argument(
+        "--model",
+        default="mlp",
+        choices=["mlp", "unet"],
+        help="mlp: a score network on a toy density (default); unet: an EDM-preconditioned U-Net denoiser on MNIST",
+    )
+    u.add_argument(
+        "--minutes",
+        type=positive_float,
+        default=None,
+        help="wall-clock training budget in minutes (--epochs still caps the passes)",
+    )
     u.add_argument("--channels", type=positive_int, default=32, help="width of the first level (default %(default)s)")
     u.add_argument("--channel-mult", type=int_list, default=[1, 2, 2], help="width factor per level (default 1,2,2)")
     u.add_argument("--blocks", type=positive_int, default=2, help="residual blocks per level (default %(default)s)")
-    u.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
-                   help="bfloat16: autocast matrix products (pays on CPUs with AMX/AVX512-BF16 and recent GPUs)")
+    u.add_argument(
+        "--precision",
+        default="float32",
+        choices=["float32", "bfloat16"],
+        help="bfloat16: autocast matrix products (pays on CPUs with AMX/AVX512-BF16 and recent GPUs)",
+    )
     t.set_defaults(func=run)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,8 +24,11 @@ from ._args import add_nproc_flag, launch_with_torchrun, print_result
 
 # flag name (argparse dest) -> (default, help)
 _SETTINGS: dict[str, tuple[Any, str]] = {
-    "data": ("mnist", "mnist (train on the first 50k, validate on the last 10k), digits, or FILE.npz "
-                      "(x_train, y_train, x_test, y_test, optional x_valid, y_valid)"),
+    "data": (
+        "mnist",
+        "mnist (train on the first 50k, validate on the last 10k), digits, or FILE.npz "
+        "(x_train, y_train, x_test, y_test, optional x_valid, y_valid)",
+    ),
     "layers": ([1000, 1000, 1000], "hidden layer sizes, comma-separated (default 1000,1000,1000)"),
     "noise": ([0.1, 0.2, 0.3], "noise level per layer, or one for all; 0 gives SAA (default 0.1,0.2,0.3)"),
     "corruption": (["masking"], "corruption kind per layer, or one for all: masking, saltpepper, gaussian, none"),
@@ -43,8 +47,10 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "valid_size": (None, "validate on the last N examples of the training file (default 10000 for MNIST)"),
     "seed": (0, "random seed (default 0)"),
     "device": ("auto", "auto, cpu, cuda or cuda:N"),
-    "precision": ("float32", "precision of the training steps' matrix products: float32 or bfloat16 "
-                             "(float32 weights and updates)"),
+    "precision": (
+        "float32",
+        "precision of the training steps' matrix products: float32 or bfloat16 (float32 weights and updates)",
+    ),
     "threads": (None, "torch CPU threads for this process (default: torch's choice)"),
     "out": (None, "run folder, e.g. runs/NAME"),
     "resume": (False, "continue the run in --out from its newest checkpoints"),
@@ -53,8 +59,13 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
 _BOOLEAN = {"no_early_stopping", "no_pretrain", "untied", "resume", "quiet"}
 #: The StackedConfig field each setting sets, where the flag's short name differs; the field's own
 #: name is accepted too, as a flag (``--hidden-layer-sizes``, ``--no-tied-weights``) and a TOML key.
-FIELD_NAMES = {"layers": "hidden_layer_sizes", "noise": "noise_levels", "pretrain_lr": "pretrain_learning_rate",
-               "finetune_lr": "finetune_learning_rate", "untied": "no_tied_weights"}
+FIELD_NAMES = {
+    "layers": "hidden_layer_sizes",
+    "noise": "noise_levels",
+    "pretrain_lr": "pretrain_learning_rate",
+    "finetune_lr": "finetune_learning_rate",
+    "untied": "no_tied_weights",
+}
 _BY_FIELD_NAME = {field: key for key, field in FIELD_NAMES.items()}
 
 
@@ -160,8 +171,10 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     n = len(settings["layers"])
     for key in ("noise", "corruption"):
         if len(settings[key]) not in (1, n):
-            raise CLIError(f"{_flag(key)} must have one value, or one per layer of --layers ({n}), "
-                           f"got {len(settings[key])}: {settings[key]}")
+            raise CLIError(
+                f"{_flag(key)} must have one value, or one per layer of --layers ({n}), "
+                f"got {len(settings[key])}: {settings[key]}"
+            )
     return settings
 
 
@@ -174,13 +187,21 @@ def stacked_config(settings: dict[str, Any]):
         hidden_layer_sizes=tuple(settings["layers"]),
         corruption=corruption[0] if len(corruption) == 1 else tuple(corruption),
         noise_levels=noise[0] if len(noise) == 1 else tuple(noise),
-        tied_weights=not settings["untied"], reconstruction=settings["reconstruction"],
-        pretrain=not settings["no_pretrain"], pretrain_epochs=settings["pretrain_epochs"],
-        pretrain_learning_rate=settings["pretrain_lr"], finetune_epochs=settings["finetune_epochs"],
-        finetune_learning_rate=settings["finetune_lr"], batch_size=settings["batch_size"],
-        optimizer=settings["optimizer"], early_stopping=not settings["no_early_stopping"],
-        patience=settings["patience"], seed=settings["seed"], device=settings["device"],
-        precision=settings["precision"], verbose=0 if settings["quiet"] else 1,
+        tied_weights=not settings["untied"],
+        reconstruction=settings["reconstruction"],
+        pretrain=not settings["no_pretrain"],
+        pretrain_epochs=settings["pretrain_epochs"],
+        pretrain_learning_rate=settings["pretrain_lr"],
+        finetune_epochs=settings["finetune_epochs"],
+        finetune_learning_rate=settings["finetune_lr"],
+        batch_size=settings["batch_size"],
+        optimizer=settings["optimizer"],
+        early_stopping=not settings["no_early_stopping"],
+        patience=settings["patience"],
+        seed=settings["seed"],
+        device=settings["device"],
+        precision=settings["precision"],
+        verbose=0 if settings["quiet"] else 1,
     )
 
 
@@ -201,8 +222,14 @@ def run(args: argparse.Namespace) -> int:
         splits = load_splits(settings["data"], settings["train_size"], settings["valid_size"])
     except (DatasetNotFoundError, DatasetError) as exc:  # their messages span several lines
         raise CLIError(" ".join(line.strip() for line in str(exc).splitlines())) from None
-    result = run_stacked(config, splits, settings["out"], train_size=settings["train_size"],
-                         valid_size=settings["valid_size"], resume=settings["resume"])
+    result = run_stacked(
+        config,
+        splits,
+        settings["out"],
+        train_size=settings["train_size"],
+        valid_size=settings["valid_size"],
+        resume=settings["resume"],
+    )
     if "rank" in result:  # a torchrun worker other than rank 0: rank 0 reports
         return 0
     shown = {k: v for k, v in result.items() if not isinstance(v, (dict, list))}
@@ -212,11 +239,13 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "sda", help="stacked denoising autoencoder classifier (pretrain layer by layer, then fine-tune)",
+        "sda",
+        help="stacked denoising autoencoder classifier (pretrain layer by layer, then fine-tune)",
         description="Greedy layer-wise denoising pretraining, then supervised fine-tuning with early stopping "
-                    "(Vincent et al. 2008). Writes config.json, metrics.jsonl, checkpoints/ (resumable), model/, "
-                    "filters.png and result.json to --out. Settings: defaults < --config FILE.toml < flags.",
-        argument_default=argparse.SUPPRESS)
+        "(Vincent et al. 2008). Writes config.json, metrics.jsonl, checkpoints/ (resumable), model/, "
+        "filters.png and result.json to --out. Settings: defaults < --config FILE.toml < flags.",
+        argument_default=argparse.SUPPRESS,
+    )
     p.add_argument("--config", metavar="FILE.toml", help="TOML file whose keys are these flags' names")
     for key, (_, help_text) in _SETTINGS.items():
         flags = [_flag(key)] + ([_flag(FIELD_NAMES[key])] if key in FIELD_NAMES else [])

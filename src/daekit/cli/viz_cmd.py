@@ -46,8 +46,8 @@ def run_dataset(args: argparse.Namespace) -> int:
 def run_score_field(args: argparse.Namespace) -> int:
     import json
 
-    from ..models.registry import load_model
     from ..datasets.toy import make_toy
+    from ..models.registry import load_model
     from ..runs.score import toy_extent as _extent
     from ..viz import plot_score_field
 
@@ -62,9 +62,15 @@ def run_score_field(args: argparse.Namespace) -> int:
     density = make_toy(config["data"])
     smoothed = density.smoothed(sigma)
     out = Path(args.out) if args.out else run / "score_field.png"
-    plot_score_field(score_fn, smoothed.score, smoothed.prob, out, extent=_extent(density),
-                     title=f"{config['data']}, σ = {sigma:g}, {config['objective']}",
-                     labels=("exact ∇ log q_σ", f"learned s_θ ({config['objective']})"))
+    plot_score_field(
+        score_fn,
+        smoothed.score,
+        smoothed.prob,
+        out,
+        extent=_extent(density),
+        title=f"{config['data']}, σ = {sigma:g}, {config['objective']}",
+        labels=("exact ∇ log q_σ", f"learned s_θ ({config['objective']})"),
+    )
     print(f"wrote {out}")
     return 0
 

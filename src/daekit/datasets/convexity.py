@@ -45,12 +45,15 @@ def is_digitally_convex(masks: np.ndarray, chunk: int = 2048) -> np.ndarray:
         raise ValueError(f"expected images of shape (n, {SIDE}, {SIDE}), got {masks.shape}")
     row_any = cast(np.ndarray, masks.any(axis=2))  # masks is 3-d, so these are arrays, never a scalar
     col_any = cast(np.ndarray, masks.any(axis=1))
-    ok = (_contiguous(row_any) & _contiguous(col_any)
-          & _contiguous(masks.reshape(n * h, w)).reshape(n, h).all(axis=1)
-          & _contiguous(masks.transpose(0, 2, 1).reshape(n * w, h)).reshape(n, w).all(axis=1))
+    ok = (
+        _contiguous(row_any)
+        & _contiguous(col_any)
+        & _contiguous(masks.reshape(n * h, w)).reshape(n, h).all(axis=1)
+        & _contiguous(masks.transpose(0, 2, 1).reshape(n * w, h)).reshape(n, w).all(axis=1)
+    )
     idx = np.flatnonzero(ok)
     for s in range(0, idx.size, chunk):
-        sub = idx[s:s + chunk]
+        sub = idx[s : s + chunk]
         ok[sub] = _exact_convex(masks[sub], row_any[sub])
     return ok[0] if single else ok
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Tuple
-
 import numpy as np
 
 __all__ = ["load_digits", "load_digits_split"]
 
 
-def load_digits() -> Tuple[np.ndarray, np.ndarray]:
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
     """Load scikit-learn's 8x8 handwritten digits.
 
     Returns
@@ -30,7 +28,7 @@ def load_digits() -> Tuple[np.ndarray, np.ndarray]:
 
 def load_digits_split(
     test_fraction: float = 0.2, random_state: int = 0
-) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Stratified, deterministic train/test split of :func:`load_digits`.
 
     Parameters

@@ -40,8 +40,6 @@ class DatasetNotFoundError(FileNotFoundError):
     """
 
 
-
-
 def _read_gzip(path: Path) -> bytes:
     try:
         with gzip.open(path, "rb") as fh:
@@ -94,10 +92,7 @@ def _parse_idx(data: bytes, path: Path) -> np.ndarray:
     actual = len(data) - header
     if actual != expected:
         kind = "truncated" if actual < expected else "trailing bytes in"
-        raise DatasetError(
-            f"{path}: {kind} IDX payload: header dims {dims} need {expected} "
-            f"bytes, found {actual}"
-        )
+        raise DatasetError(f"{path}: {kind} IDX payload: header dims {dims} need {expected} bytes, found {actual}")
     arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
     return arr.astype(dtype.newbyteorder("="), copy=False)
 
@@ -105,10 +100,7 @@ def _parse_idx(data: bytes, path: Path) -> np.ndarray:
 def load_idx_images(path: Path) -> np.ndarray:
     arr = read_idx(path)
     if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[1:] != (28, 28):
-        raise DatasetError(
-            f"{path}: expected uint8 images of shape (n, 28, 28), "
-            f"got {arr.dtype} {arr.shape}"
-        )
+        raise DatasetError(f"{path}: expected uint8 images of shape (n, 28, 28), got {arr.dtype} {arr.shape}")
     x = arr.reshape(arr.shape[0], 28 * 28).astype(np.float32)
     x /= np.float32(255.0)
     return x
@@ -117,13 +109,9 @@ def load_idx_images(path: Path) -> np.ndarray:
 def load_idx_labels(path: Path, n_images: int) -> np.ndarray:
     arr = read_idx(path)
     if arr.dtype != np.uint8 or arr.ndim != 1:
-        raise DatasetError(
-            f"{path}: expected uint8 labels of shape (n,), got {arr.dtype} {arr.shape}"
-        )
+        raise DatasetError(f"{path}: expected uint8 labels of shape (n,), got {arr.dtype} {arr.shape}")
     if arr.shape[0] != n_images:
-        raise DatasetError(
-            f"{path}: {arr.shape[0]} labels but the image file holds {n_images} images"
-        )
+        raise DatasetError(f"{path}: {arr.shape[0]} labels but the image file holds {n_images} images")
     if arr.size and arr.max() > 9:
         raise DatasetError(f"{path}: label {int(arr.max())} outside 0..9")
     return arr.astype(np.int64)

@@ -11,8 +11,9 @@ import shutil
 import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Union
 
 import numpy as np
 
@@ -33,14 +34,14 @@ __all__ = [
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: Base URLs tried in order; each file is fetched from ``mirror + file_name``.
-MIRRORS: List[str] = [
+MIRRORS: list[str] = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 ]
 
 #: File name -> MD5 of the *decompressed* content. The gzip bytes themselves
 #: are not checked because recompressed copies of MNIST are common.
-RESOURCES: Dict[str, str] = {
+RESOURCES: dict[str, str] = {
     "train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
     "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
     "t10k-images-idx3-ubyte.gz": "2646ac647ad5339dbf082846283269ea",
@@ -48,7 +49,7 @@ RESOURCES: Dict[str, str] = {
 }
 
 #: The four files, in the order train images, train labels, test images, test labels.
-MNIST_FILES: Tuple[str, str, str, str] = (
+MNIST_FILES: tuple[str, str, str, str] = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
     "t10k-images-idx3-ubyte.gz",
@@ -59,11 +60,12 @@ ENV_VAR = "DAEKIT_DATA"
 _SUBDIR = "mnist"
 _CHUNK = 1 << 20
 
+
 class _NetworkError(Exception):
     """Internal: fetching one URL failed; try the next mirror."""
 
 
-def data_home(root: Optional[PathLike] = None) -> Path:
+def data_home(root: PathLike | None = None) -> Path:
     """Return the daekit data folder.
 
     Parameters
@@ -96,9 +98,7 @@ def _gunzip_md5(path: Path, name: str) -> str:
             for chunk in iter(lambda: fh.read(_CHUNK), b""):
                 md5.update(chunk)
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise DatasetError(
-            f"downloaded {name} is not a valid gzip file (corrupt or truncated: {exc})"
-        ) from exc
+        raise DatasetError(f"downloaded {name} is not a valid gzip file (corrupt or truncated: {exc})") from exc
     return md5.hexdigest()
 
 
@@ -113,13 +113,11 @@ def _fetch(url: str, dest: Path, timeout: float) -> int:
         raise _NetworkError(str(exc)) from exc
 
 
-def _download(
-    name: str, folder: Path, mirrors: Sequence[str], timeout: float, verbose: bool
-) -> None:
+def _download(name: str, folder: Path, mirrors: Sequence[str], timeout: float, verbose: bool) -> None:
     """Download ``name`` into ``folder`` from the first mirror that answers."""
     dest = folder / name
     expected = RESOURCES.get(name)
-    failures: List[str] = []
+    failures: list[str] = []
     for mirror in mirrors:
         url = mirror if mirror.endswith("/") else mirror + "/"
         url += name
@@ -143,8 +141,7 @@ def _download(
     else:
         tried = "\n  ".join(failures) if failures else "(no mirrors given)"
         raise DatasetNotFoundError(
-            f"could not download {name} into {folder}; mirrors tried:\n  {tried}\n"
-            + _offline_help()
+            f"could not download {name} into {folder}; mirrors tried:\n  {tried}\n" + _offline_help()
         )
 
 
@@ -159,7 +156,7 @@ def _offline_help() -> str:
 # -------------------------------------------------------------------------- main
 
 
-def _resolve_folder(root: Optional[PathLike]) -> Tuple[Path, List[str]]:
+def _resolve_folder(root: PathLike | None) -> tuple[Path, list[str]]:
     """Pick the folder holding (or to receive) the MNIST files.
 
     Both ``<home>/mnist/`` and ``<home>/`` itself are accepted; a folder with
@@ -177,12 +174,12 @@ def _resolve_folder(root: Optional[PathLike]) -> Tuple[Path, List[str]]:
 
 
 def load_mnist(
-    root: Optional[PathLike] = None,
+    root: PathLike | None = None,
     download: bool = True,
     verbose: bool = True,
-    mirrors: Optional[Sequence[str]] = None,
+    mirrors: Sequence[str] | None = None,
     timeout: float = 30.0,
-) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Load MNIST, downloading the four IDX ``.gz`` files if needed.
 
     Parameters
@@ -231,8 +228,7 @@ def load_mnist(
             raise DatasetNotFoundError(
                 f"MNIST files not found in {folder}: missing {', '.join(missing)} "
                 f"(looked for {', '.join(MNIST_FILES)} in {' and '.join(searched)}; "
-                f"download=False).\n"
-                + _offline_help()
+                f"download=False).\n" + _offline_help()
             )
         folder.mkdir(parents=True, exist_ok=True)
         for name in missing:

@@ -26,7 +26,7 @@ photograph, so every photograph of a pool provides the same expected number of p
 from __future__ import annotations
 
 import functools
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -47,12 +47,12 @@ PATCH = 28
 MAX_SIDE = 256
 MIN_PATCH_STD = 0.05
 
-TRAIN_PHOTOS: Tuple[str, ...] = ("camera", "astronaut", "chelsea", "coffee", "rocket", "brick", "grass", "moon")
-TEST_PHOTOS: Tuple[str, ...] = ("coins", "gravel", "clock", "motorcycle", "page", "text")
-PHOTO_SPLITS: Dict[str, Tuple[str, ...]] = {"train": TRAIN_PHOTOS, "valid": TRAIN_PHOTOS, "test": TEST_PHOTOS}
+TRAIN_PHOTOS: tuple[str, ...] = ("camera", "astronaut", "chelsea", "coffee", "rocket", "brick", "grass", "moon")
+TEST_PHOTOS: tuple[str, ...] = ("coins", "gravel", "clock", "motorcycle", "page", "text")
+PHOTO_SPLITS: dict[str, tuple[str, ...]] = {"train": TRAIN_PHOTOS, "valid": TRAIN_PHOTOS, "test": TEST_PHOTOS}
 
 # name -> (skimage.data function, picks the image out of what the function returns)
-_SOURCES: Dict[str, Tuple[str, Callable]] = {
+_SOURCES: dict[str, tuple[str, Callable]] = {
     "motorcycle": ("stereo_motorcycle", lambda out: out[0]),
 }
 
@@ -62,7 +62,7 @@ class PhotoUnavailableError(RuntimeError):
     lacks it."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_photo(name: str) -> np.ndarray:
     """One photograph of the pool: a read-only float32 (H, W) array in [0, 1], shorter side ≤ 256.
 
@@ -77,12 +77,14 @@ def load_photo(name: str) -> np.ndarray:
     except ImportError as exc:
         raise PhotoUnavailableError(
             "the image-background datasets take their photographs from scikit-image, an optional "
-            f"dependency: pip install 'daekit[images]' ({exc})") from exc
+            f"dependency: pip install 'daekit[images]' ({exc})"
+        ) from exc
     func = getattr(skimage.data, func_name, None)
     if func is None:
         raise PhotoUnavailableError(
             f"photograph {name!r}: skimage.data has no {func_name!r} in scikit-image "
-            f"{_skimage_version()}; the image-background variants need scikit-image's bundled photographs")
+            f"{_skimage_version()}; the image-background variants need scikit-image's bundled photographs"
+        )
     try:
         img = pick(func())
     except Exception as exc:  # ModuleNotFoundError (pooch), download errors, missing files
@@ -116,7 +118,7 @@ def _skimage_version() -> str:
         return "(not installed)"
 
 
-def photo_pool(split: str) -> Tuple[np.ndarray, ...]:
+def photo_pool(split: str) -> tuple[np.ndarray, ...]:
     """The photographs used for ``split`` ("train", "valid" or "test"), as float32 arrays."""
     if split not in PHOTO_SPLITS:
         raise ValueError(f"split must be one of {sorted(PHOTO_SPLITS)}, got {split!r}")
@@ -127,10 +129,10 @@ def sample_patches(
     rng: np.random.Generator,
     photos: Sequence[np.ndarray],
     n: int,
-    photo_index: Optional[np.ndarray] = None,
+    photo_index: np.ndarray | None = None,
     min_std: float = MIN_PATCH_STD,
     max_rounds: int = 10_000,
-) -> Tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n`` 28×28 patches with pixel std ≥ ``min_std`` from ``photos``.
 
     Each patch comes from ``photos[photo_index[i]]`` (drawn uniformly when ``photo_index`` is

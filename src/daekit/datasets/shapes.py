@@ -53,7 +53,7 @@ Convex sets (``convex``)
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional, Tuple
+from collections.abc import Callable
 
 import numpy as np
 
@@ -86,7 +86,7 @@ NONCONVEX_P = 0.07
 NONCONVEX_MIN_PIXELS = 10
 NONCONVEX_TILT = 0.002
 
-Progress = Optional[Callable[[int], None]]
+Progress = Callable[[int], None] | None
 
 
 def _tick(progress: Progress, k: int) -> None:
@@ -128,7 +128,7 @@ def rectangle_params(rng: np.random.Generator, labels: np.ndarray) -> np.ndarray
     return np.stack([top, left, h, w], axis=1)
 
 
-def _rect_masks(params: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _rect_masks(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(filled, outline) boolean masks of shape (n, 28, 28) for (top, left, h, w) rows."""
     top, left, h, w = (params[:, i, None, None] for i in range(4))
     r = np.arange(SIDE)[None, :, None]
@@ -138,8 +138,9 @@ def _rect_masks(params: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return filled, filled & ~inner
 
 
-def make_rectangles(rng: np.random.Generator, n: int, split: str = "train",
-                    progress: Progress = None) -> Tuple[np.ndarray, np.ndarray, Dict[str, np.ndarray]]:
+def make_rectangles(
+    rng: np.random.Generator, n: int, split: str = "train", progress: Progress = None
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """``rectangles``: white (1) one-pixel outlines on black; label 1 = taller than wide."""
     y = balanced_labels(rng, n, 2)
     params = rectangle_params(rng, y)
@@ -148,8 +149,9 @@ def make_rectangles(rng: np.random.Generator, n: int, split: str = "train",
     return outline.reshape(n, SIDE * SIDE).astype(np.float32), y, {"rect": params}
 
 
-def make_rectangles_images(rng: np.random.Generator, n: int, split: str = "train",
-                           progress: Progress = None) -> Tuple[np.ndarray, np.ndarray, Dict[str, np.ndarray]]:
+def make_rectangles_images(
+    rng: np.random.Generator, n: int, split: str = "train", progress: Progress = None
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """``rectangles-images``: the filled rectangle shows a patch of one photograph, the rest of the
     image a patch of another photograph (photographs of ``split``'s pool)."""
     from .photos import photo_pool
@@ -224,14 +226,20 @@ def _collect(n: int, make_batch: Callable[[int], np.ndarray], rate: float, progr
         need = n - done
         batch = make_batch(max(64, int(need / rate * 1.1) + 16))
         take = min(need, len(batch))
-        out[done:done + take] = batch[:take]
+        out[done : done + take] = batch[:take]
         done += take
         _tick(progress, take)
     return out
 
 
-def convex_sets(rng: np.random.Generator, n: int, p: float = CONVEX_P, min_pixels: int = CONVEX_MIN_PIXELS,
-                check: bool = True, progress: Progress = None) -> np.ndarray:
+def convex_sets(
+    rng: np.random.Generator,
+    n: int,
+    p: float = CONVEX_P,
+    min_pixels: int = CONVEX_MIN_PIXELS,
+    check: bool = True,
+    progress: Progress = None,
+) -> np.ndarray:
     """``n`` convex sets with at least ``min_pixels`` pixels, boolean (n, 28, 28)."""
 
     def batch(size: int) -> np.ndarray:
@@ -243,9 +251,14 @@ def convex_sets(rng: np.random.Generator, n: int, p: float = CONVEX_P, min_pixel
     return _collect(n, batch, 0.85, progress)
 
 
-def nonconvex_sets(rng: np.random.Generator, n: int, p: float = NONCONVEX_P,
-                   min_pixels: int = NONCONVEX_MIN_PIXELS, tilt: float = NONCONVEX_TILT,
-                   progress: Progress = None) -> np.ndarray:
+def nonconvex_sets(
+    rng: np.random.Generator,
+    n: int,
+    p: float = NONCONVEX_P,
+    min_pixels: int = NONCONVEX_MIN_PIXELS,
+    tilt: float = NONCONVEX_TILT,
+    progress: Progress = None,
+) -> np.ndarray:
     """``n`` non-convex unions of 2–4 convex sets, boolean (n, 28, 28) (see module docstring)."""
 
     def batch(size: int) -> np.ndarray:
@@ -264,8 +277,9 @@ def nonconvex_sets(rng: np.random.Generator, n: int, p: float = NONCONVEX_P,
     return _collect(n, batch, 0.4, progress)
 
 
-def make_convex(rng: np.random.Generator, n: int, split: str = "train",
-                progress: Progress = None) -> Tuple[np.ndarray, np.ndarray, Dict[str, np.ndarray]]:
+def make_convex(
+    rng: np.random.Generator, n: int, split: str = "train", progress: Progress = None
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """``convex``: white (1) convex region (label 1) or non-convex union (label 0) on black."""
     y = balanced_labels(rng, n, 2)
     x = np.empty((n, SIDE, SIDE), dtype=bool)

@@ -63,8 +63,10 @@ def load_dataset(name: str, root=None, download: bool = True, timeout: float = 1
         try:
             return _train_test("mnist", *load_mnist(root, download=download, timeout=timeout))
         except (DatasetNotFoundError, DatasetError) as exc:
-            note = ("MNIST is not available here, so this run uses the embedded default (scikit-learn's 8x8 "
-                    f"digits). To use MNIST, set DAEKIT_DATA to a folder holding mnist/. ({str(exc).splitlines()[0]})")
+            note = (
+                "MNIST is not available here, so this run uses the embedded default (scikit-learn's 8x8 "
+                f"digits). To use MNIST, set DAEKIT_DATA to a folder holding mnist/. ({str(exc).splitlines()[0]})"
+            )
             logger.warning(note)
             return _train_test("digits", *load_digits_split(test_fraction=0.2, random_state=0), note=note)
     return _from_file(Path(name))

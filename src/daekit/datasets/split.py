@@ -69,5 +69,10 @@ def hold_out(split: Split, valid_size: int, max_fraction: float | None = None) -
         return a.rows(lo, hi) if hasattr(a, "rows") else a[lo:hi]
 
     y = split.y_train
-    return replace(split, x_train=rows(split.x_train, 0, cut), x_valid=rows(split.x_train, cut, n),
-                   y_train=None if y is None else y[:cut], y_valid=None if y is None else y[cut:])
+    return replace(
+        split,
+        x_train=rows(split.x_train, 0, cut),
+        x_valid=rows(split.x_train, cut, n),
+        y_train=None if y is None else y[:cut],
+        y_valid=None if y is None else y[cut:],
+    )

@@ -29,6 +29,7 @@ Presets (:func:`make_toy`, scaled to lie within about [−4, 4]²):
 from __future__ import annotations
 
 import math
+
 import torch
 from torch import Tensor
 
@@ -84,7 +85,9 @@ class GaussianMixture:
                 s = s.expand(k)
             if s.dim() == 1:
                 if s.shape[0] != k:
-                    raise ValueError(f"stds must be a scalar, (K,) = ({k},) or (K, d) = ({k}, {d}), got {tuple(s.shape)}")
+                    raise ValueError(
+                        f"stds must be a scalar, (K,) = ({k},) or (K, d) = ({k}, {d}), got {tuple(s.shape)}"
+                    )
                 s = s.reshape(k, 1).expand(k, d)
             if tuple(s.shape) != (k, d):
                 raise ValueError(f"stds must be a scalar, (K,) = ({k},) or (K, d) = ({k}, {d}), got {tuple(s.shape)}")
@@ -127,7 +130,7 @@ class GaussianMixture:
 
     @property
     def covariance_type(self) -> str:
-        """"diag" (isotropic or diagonal components) or "full"."""
+        """ "diag" (isotropic or diagonal components) or "full"."""
         return "diag" if self._var is not None else "full"
 
     @property
@@ -198,12 +201,15 @@ class GaussianMixture:
         s = (r[:, :, None] * comp_score).sum(1)
         return s.to(dtype=_out_dtype(x), device=_device(x)).reshape(x.shape if isinstance(x, Tensor) else s.shape)
 
-
     def sample(self, n: int, generator: torch.Generator | None = None, dtype: torch.dtype | None = None) -> Tensor:
         """n i.i.d. draws, shape (n, d): a component k ~ w, then μ_k + Σ_k^{1/2} ε (CPU generator)."""
         n = check_positive_int(n, "n", allow_zero=True)
         dtype = dtype or torch.get_default_dtype()
-        comp = torch.multinomial(self.weights, n, replacement=True, generator=generator) if n else torch.zeros(0, dtype=torch.long)
+        comp = (
+            torch.multinomial(self.weights, n, replacement=True, generator=generator)
+            if n
+            else torch.zeros(0, dtype=torch.long)
+        )
         eps = torch.randn((n, self.dim), generator=generator, dtype=_F64)
         if self._var is not None:
             x = self.means[comp] + eps * self._var[comp].sqrt()
@@ -211,7 +217,7 @@ class GaussianMixture:
             x = self.means[comp] + torch.einsum("nij,nj->ni", self._chol[comp], eps)
         return x.to(dtype)
 
-    def smoothed(self, sigma: float) -> "GaussianMixture":
+    def smoothed(self, sigma: float) -> GaussianMixture:
         """q_σ = q * N(0, σ²I): the same mixture with covariances Σ_k + σ²I (Vincent 2011, §4)."""
         sigma = check_positive(sigma, "sigma", allow_zero=True)
         if self._var is not None:

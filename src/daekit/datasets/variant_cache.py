@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -20,14 +19,14 @@ from .photos import PATCH
 __all__ = ["CacheWarning", "SPLITS", "content_hash", "read_cache", "write_cache"]
 
 SPLITS = ("train", "valid", "test")
-Sizes = Tuple[int, int, int]
+Sizes = tuple[int, int, int]
 
 
 class CacheWarning(UserWarning):
     """A cached variant file was damaged or stale and is being regenerated."""
 
 
-def content_hash(arrays: Dict[str, np.ndarray]) -> str:
+def content_hash(arrays: dict[str, np.ndarray]) -> str:
     """SHA-256 over the arrays in key order: name, dtype, shape and bytes of each."""
     h = hashlib.sha256()
     for key in sorted(arrays):
@@ -37,18 +36,22 @@ def content_hash(arrays: Dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def write_cache(path: Path, arrays: Dict[str, np.ndarray], meta: Dict, digest: str) -> None:
+def write_cache(path: Path, arrays: dict[str, np.ndarray], meta: dict, digest: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             # numpy's stubs type **kwds as if a key could be allow_pickle (bool); every key here names an array
-            np.savez_compressed(fh, **arrays, __meta__=np.array(json.dumps(meta, sort_keys=True)),  # type: ignore[arg-type]
-                                __sha256__=np.array(digest))
+            np.savez_compressed(
+                fh,
+                **arrays,
+                __meta__=np.array(json.dumps(meta, sort_keys=True)),  # type: ignore[arg-type]
+                __sha256__=np.array(digest),
+            )
             fh.flush()
             os.fsync(fh.fileno())
 
 
-def read_cache(path: Path, meta: Dict, sizes: Sizes) -> Tuple[Optional[Dict[str, np.ndarray]], str, str]:
+def read_cache(path: Path, meta: dict, sizes: Sizes) -> tuple[dict[str, np.ndarray] | None, str, str]:
     """(arrays, digest, problem): arrays None and a reason when the file cannot be trusted."""
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -64,8 +67,14 @@ def read_cache(path: Path, meta: Dict, sizes: Sizes) -> Tuple[Optional[Dict[str,
         return None, "", f"metadata {stored_meta} do not match the request {meta}"
     for split, n in zip(SPLITS, sizes):
         x, y = arrays.get(f"x_{split}"), arrays.get(f"y_{split}")
-        if x is None or y is None or x.dtype != np.uint8 or x.shape != (n, PATCH * PATCH) \
-                or y.dtype != np.int64 or y.shape != (n,):
+        if (
+            x is None
+            or y is None
+            or x.dtype != np.uint8
+            or x.shape != (n, PATCH * PATCH)
+            or y.dtype != np.int64
+            or y.shape != (n,)
+        ):
             return None, "", f"unexpected arrays for split {split!r}"
     digest = content_hash(arrays)
     if digest != stored_digest:

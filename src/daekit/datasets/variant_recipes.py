@@ -7,8 +7,9 @@ Each generator is ``(rng, n, split, pool, progress) -> (x, y, extras)``; see
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Union
 
 import numpy as np
 
@@ -16,11 +17,20 @@ from .mnist import load_mnist
 from .photos import PATCH, photo_pool, sample_patches
 from .shapes import make_convex, make_rectangles, make_rectangles_images
 
-__all__ = ["VARIANTS", "VariantSpec", "MnistPool", "draw_mnist_indices", "mnist_generator", "quantize", "rotate_images", "shape_generator"]
+__all__ = [
+    "VARIANTS",
+    "VariantSpec",
+    "MnistPool",
+    "draw_mnist_indices",
+    "mnist_generator",
+    "quantize",
+    "rotate_images",
+    "shape_generator",
+]
 
 _CHUNK = 8192
-Progress = Optional[Callable[[int], None]]
-Sizes = Tuple[int, int, int]
+Progress = Callable[[int], None] | None
+Sizes = tuple[int, int, int]
 PathLike = Union[str, "os.PathLike[str]"]
 
 
@@ -31,9 +41,9 @@ class VariantSpec:
     name: str
     sizes: Sizes
     n_classes: int
-    class_names: Tuple[str, ...]
+    class_names: tuple[str, ...]
     description: str
-    generator: Optional[Callable] = field(default=None, repr=False)  # (rng, n, split, pool, progress) -> (x, y, extras)
+    generator: Callable | None = field(default=None, repr=False)  # (rng, n, split, pool, progress) -> (x, y, extras)
     uses_mnist: bool = False
     uses_photos: bool = False
 
@@ -45,8 +55,9 @@ def quantize(x: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- rotation
 
 _CENTRE = (PATCH - 1) / 2.0
-_GRID_R, _GRID_C = np.meshgrid(np.arange(PATCH, dtype=np.float32) - _CENTRE,
-                               np.arange(PATCH, dtype=np.float32) - _CENTRE, indexing="ij")
+_GRID_R, _GRID_C = np.meshgrid(
+    np.arange(PATCH, dtype=np.float32) - _CENTRE, np.arange(PATCH, dtype=np.float32) - _CENTRE, indexing="ij"
+)
 
 
 def rotate_images(images: np.ndarray, angles: np.ndarray) -> np.ndarray:
@@ -74,8 +85,9 @@ def rotate_images(images: np.ndarray, angles: np.ndarray) -> np.ndarray:
     fr = src_r - r0
     fc = src_c - c0
     flat = padded.ravel()
-    base = (np.arange(n, dtype=np.int64)[:, None, None] * (side * side)
-            + r0.astype(np.int64) * side + c0.astype(np.int64))
+    base = (
+        np.arange(n, dtype=np.int64)[:, None, None] * (side * side) + r0.astype(np.int64) * side + c0.astype(np.int64)
+    )
     top = (1 - fc) * np.take(flat, base) + fc * np.take(flat, base + 1)
     bottom = (1 - fc) * np.take(flat, base + side) + fc * np.take(flat, base + side + 1)
     out = (1 - fr) * top + fr * bottom
@@ -90,7 +102,7 @@ class MnistPool:
     (keyed by the files' paths, sizes and modification times) so that generating several variants
     in one process reads MNIST once."""
 
-    _last: Optional[Tuple[tuple, "MnistPool"]] = None
+    _last: tuple[tuple, MnistPool] | None = None
 
     def __init__(self, x: np.ndarray, y: np.ndarray):
         self.x, self.y = x, y
@@ -98,7 +110,7 @@ class MnistPool:
         self.y.setflags(write=False)
 
     @classmethod
-    def load(cls, root: Optional[PathLike], download: bool) -> "MnistPool":
+    def load(cls, root: PathLike | None, download: bool) -> MnistPool:
         key = cls._key(root)
         if key is not None and cls._last is not None and cls._last[0] == key:
             return cls._last[1]
@@ -112,7 +124,7 @@ class MnistPool:
         return pool
 
     @staticmethod
-    def _key(root: Optional[PathLike]) -> Optional[tuple]:
+    def _key(root: PathLike | None) -> tuple | None:
         from .mnist import MNIST_FILES, _resolve_folder
 
         folder, _ = _resolve_folder(root)
@@ -123,7 +135,7 @@ class MnistPool:
         return (str(folder.resolve()),) + tuple((s.st_size, s.st_mtime_ns) for s in stats)
 
 
-def draw_mnist_indices(rng: np.random.Generator, labels: np.ndarray, sizes: Sizes) -> List[np.ndarray]:
+def draw_mnist_indices(rng: np.random.Generator, labels: np.ndarray, sizes: Sizes) -> list[np.ndarray]:
     """Per split, indices into the pool: disjoint, class-balanced, shuffled."""
     per_split = []
     for n in sizes:
@@ -131,7 +143,7 @@ def draw_mnist_indices(rng: np.random.Generator, labels: np.ndarray, sizes: Size
         c[rng.choice(10, size=n % 10, replace=False)] += 1
         per_split.append(c)
     counts = np.stack(per_split)  # (3 splits, 10 classes)
-    parts: List[List[np.ndarray]] = [[], [], []]
+    parts: list[list[np.ndarray]] = [[], [], []]
     for k in range(10):
         pool_k = np.flatnonzero(labels == k)
         need = int(counts[:, k].sum())
@@ -140,7 +152,7 @@ def draw_mnist_indices(rng: np.random.Generator, labels: np.ndarray, sizes: Size
         chosen = pool_k[rng.permutation(pool_k.size)[:need]]
         bounds = np.concatenate([[0], np.cumsum(counts[:, k])])
         for s in range(3):
-            parts[s].append(chosen[bounds[s]:bounds[s + 1]])
+            parts[s].append(chosen[bounds[s] : bounds[s + 1]])
     out = []
     for s in range(3):
         idx = np.concatenate(parts[s])
@@ -148,11 +160,12 @@ def draw_mnist_indices(rng: np.random.Generator, labels: np.ndarray, sizes: Size
     return out
 
 
-def mnist_generator(rotate: bool, background: Optional[str]):
-    def generate(rng: np.random.Generator, index: np.ndarray, split: str, pool: MnistPool,
-                 progress: Progress) -> Tuple[np.ndarray, np.ndarray, Dict[str, np.ndarray]]:
+def mnist_generator(rotate: bool, background: str | None):
+    def generate(
+        rng: np.random.Generator, index: np.ndarray, split: str, pool: MnistPool, progress: Progress
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         n = index.size
-        extras: Dict[str, np.ndarray] = {"mnist_index": index.astype(np.int64)}
+        extras: dict[str, np.ndarray] = {"mnist_index": index.astype(np.int64)}
         if rotate:
             extras["angle"] = rng.uniform(0.0, 2.0 * np.pi, size=n).astype(np.float32)
         if background == "image":
@@ -187,35 +200,89 @@ def shape_generator(func):
 
 _DIGITS = tuple(str(d) for d in range(10))
 
-VARIANTS: Dict[str, VariantSpec] = {
+VARIANTS: dict[str, VariantSpec] = {
     spec.name: spec
     for spec in [
-        VariantSpec("mnist-basic", (10_000, 2_000, 50_000), 10, _DIGITS,
-                    "MNIST digits drawn without replacement from the 70k pool",
-                    mnist_generator(False, None), uses_mnist=True),
-        VariantSpec("mnist-rot", (10_000, 2_000, 50_000), 10, _DIGITS,
-                    "digits rotated by an angle uniform in [0, 2pi)",
-                    mnist_generator(True, None), uses_mnist=True),
-        VariantSpec("mnist-back-rand", (10_000, 2_000, 50_000), 10, _DIGITS,
-                    "digits on uniform random noise, max(digit, noise)",
-                    mnist_generator(False, "rand"), uses_mnist=True),
-        VariantSpec("mnist-back-image", (10_000, 2_000, 50_000), 10, _DIGITS,
-                    "digits on a photograph patch, max(digit, patch)",
-                    mnist_generator(False, "image"), uses_mnist=True, uses_photos=True),
-        VariantSpec("mnist-rot-back-image", (10_000, 2_000, 50_000), 10, _DIGITS,
-                    "rotated digits on a photograph patch",
-                    mnist_generator(True, "image"), uses_mnist=True, uses_photos=True),
-        VariantSpec("rectangles", (1_000, 200, 50_000), 2, ("wide", "tall"),
-                    "white rectangle outline; label 1 = taller than wide",
-                    shape_generator(make_rectangles)),
-        VariantSpec("rectangles-images", (10_000, 2_000, 50_000), 2, ("wide", "tall"),
-                    "rectangle of one photograph patch on another; label 1 = taller than wide",
-                    shape_generator(make_rectangles_images), uses_photos=True),
-        VariantSpec("convex", (6_500, 1_500, 50_000), 2, ("non-convex", "convex"),
-                    "white convex region (1) or union of 2-4 convex sets (0)",
-                    shape_generator(make_convex)),
-        VariantSpec("mnist", (50_000, 10_000, 10_000), 10, _DIGITS,
-                    "plain MNIST: train 50k, valid = last 10k of the training file, test 10k",
-                    None, uses_mnist=True),
+        VariantSpec(
+            "mnist-basic",
+            (10_000, 2_000, 50_000),
+            10,
+            _DIGITS,
+            "MNIST digits drawn without replacement from the 70k pool",
+            mnist_generator(False, None),
+            uses_mnist=True,
+        ),
+        VariantSpec(
+            "mnist-rot",
+            (10_000, 2_000, 50_000),
+            10,
+            _DIGITS,
+            "digits rotated by an angle uniform in [0, 2pi)",
+            mnist_generator(True, None),
+            uses_mnist=True,
+        ),
+        VariantSpec(
+            "mnist-back-rand",
+            (10_000, 2_000, 50_000),
+            10,
+            _DIGITS,
+            "digits on uniform random noise, max(digit, noise)",
+            mnist_generator(False, "rand"),
+            uses_mnist=True,
+        ),
+        VariantSpec(
+            "mnist-back-image",
+            (10_000, 2_000, 50_000),
+            10,
+            _DIGITS,
+            "digits on a photograph patch, max(digit, patch)",
+            mnist_generator(False, "image"),
+            uses_mnist=True,
+            uses_photos=True,
+        ),
+        VariantSpec(
+            "mnist-rot-back-image",
+            (10_000, 2_000, 50_000),
+            10,
+            _DIGITS,
+            "rotated digits on a photograph patch",
+            mnist_generator(True, "image"),
+            uses_mnist=True,
+            uses_photos=True,
+        ),
+        VariantSpec(
+            "rectangles",
+            (1_000, 200, 50_000),
+            2,
+            ("wide", "tall"),
+            "white rectangle outline; label 1 = taller than wide",
+            shape_generator(make_rectangles),
+        ),
+        VariantSpec(
+            "rectangles-images",
+            (10_000, 2_000, 50_000),
+            2,
+            ("wide", "tall"),
+            "rectangle of one photograph patch on another; label 1 = taller than wide",
+            shape_generator(make_rectangles_images),
+            uses_photos=True,
+        ),
+        VariantSpec(
+            "convex",
+            (6_500, 1_500, 50_000),
+            2,
+            ("non-convex", "convex"),
+            "white convex region (1) or union of 2-4 convex sets (0)",
+            shape_generator(make_convex),
+        ),
+        VariantSpec(
+            "mnist",
+            (50_000, 10_000, 10_000),
+            10,
+            _DIGITS,
+            "plain MNIST: train 50k, valid = last 10k of the training file, test 10k",
+            None,
+            uses_mnist=True,
+        ),
     ]
 }

@@ -68,9 +68,10 @@ import os
 import sys
 import warnings
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Union
 
 import numpy as np
 
@@ -105,8 +106,8 @@ RECIPE_VERSION = 1
 _CACHE_SUBDIR = "variants"
 
 PathLike = Union[str, "os.PathLike[str]"]
-Progress = Optional[Callable[[int], None]]
-Sizes = Tuple[int, int, int]
+Progress = Callable[[int], None] | None
+Sizes = tuple[int, int, int]
 
 
 @dataclass
@@ -128,30 +129,30 @@ class VariantData:
     x_test: np.ndarray
     y_test: np.ndarray
     n_classes: int
-    class_names: Tuple[str, ...]
+    class_names: tuple[str, ...]
     random_state: int
     sizes: Sizes
     sha256: str
-    path: Optional[Path] = None
+    path: Path | None = None
     status: str = "uncached"
-    extras: Dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    extras: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __getitem__(self, key: str) -> np.ndarray:
         if key in ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test"):
             return getattr(self, key)
         raise KeyError(key)
 
-    def split(self, which: str) -> Tuple[np.ndarray, np.ndarray]:
+    def split(self, which: str) -> tuple[np.ndarray, np.ndarray]:
         """``(x, y)`` of ``"train"``, ``"valid"`` or ``"test"``."""
         if which not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {which!r}")
         return getattr(self, f"x_{which}"), getattr(self, f"y_{which}")
 
-    def as_dict(self) -> Dict[str, np.ndarray]:
+    def as_dict(self) -> dict[str, np.ndarray]:
         return {k: getattr(self, k) for k in ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test")}
 
 
-def list_variants(include_mnist: bool = True) -> List[str]:
+def list_variants(include_mnist: bool = True) -> list[str]:
     """Names accepted by :func:`load_variant` (``"mnist"`` last)."""
     return [n for n in VARIANTS if include_mnist or n != "mnist"]
 
@@ -163,12 +164,13 @@ def _spec(name: str) -> VariantSpec:
         raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(VARIANTS)}") from None
 
 
-def _check_sizes(spec: VariantSpec, sizes: Optional[Sequence[int]]) -> Sizes:
+def _check_sizes(spec: VariantSpec, sizes: Sequence[int] | None) -> Sizes:
     if sizes is None:
         return spec.sizes
     sizes = tuple(sizes)
-    if len(sizes) != 3 or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0
-                                  for s in sizes):
+    if len(sizes) != 3 or not all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0 for s in sizes
+    ):
         raise ValueError(f"sizes must be three non-negative integers (train, valid, test), got {sizes!r}")
     return tuple(int(s) for s in sizes)  # type: ignore[return-value]
 
@@ -182,9 +184,14 @@ def _check_seed(random_state) -> int:
 # ------------------------------------------------------------------------------ generation
 
 
-def generate_variant(name: str, random_state: int = 0, sizes: Optional[Sequence[int]] = None,
-                     root: Optional[PathLike] = None, progress: Progress = None,
-                     download: bool = True) -> Dict[str, np.ndarray]:
+def generate_variant(
+    name: str,
+    random_state: int = 0,
+    sizes: Sequence[int] | None = None,
+    root: PathLike | None = None,
+    progress: Progress = None,
+    download: bool = True,
+) -> dict[str, np.ndarray]:
     """Generate a data set without touching the cache: a dict of the stored arrays
     (``x_<split>`` uint8 (n, 784), ``y_<split>`` int64, and ``<extra>_<split>`` provenance).
     ``progress(k)`` is called as examples are finished. Not for ``"mnist"``."""
@@ -196,10 +203,10 @@ def generate_variant(name: str, random_state: int = 0, sizes: Optional[Sequence[
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     pool = MnistPool.load(root, download) if spec.uses_mnist else None
     if pool is not None:
-        plans: List = draw_mnist_indices(rng, pool.y, sizes)
+        plans: list = draw_mnist_indices(rng, pool.y, sizes)
     else:
         plans = list(sizes)
-    arrays: Dict[str, np.ndarray] = {}
+    arrays: dict[str, np.ndarray] = {}
     for split, plan in zip(SPLITS, plans):
         x, y, extras = spec.generator(rng, plan, split, pool, progress)
         arrays[f"x_{split}"] = quantize(x)
@@ -212,8 +219,9 @@ def generate_variant(name: str, random_state: int = 0, sizes: Optional[Sequence[
 # ----------------------------------------------------------------------------------- cache
 
 
-def cache_path(name: str, random_state: int = 0, sizes: Optional[Sequence[int]] = None,
-               root: Optional[PathLike] = None) -> Path:
+def cache_path(
+    name: str, random_state: int = 0, sizes: Sequence[int] | None = None, root: PathLike | None = None
+) -> Path:
     """Where :func:`load_variant` caches ``(name, random_state, sizes)``."""
     spec = _spec(name)
     sizes = _check_sizes(spec, sizes)
@@ -222,9 +230,14 @@ def cache_path(name: str, random_state: int = 0, sizes: Optional[Sequence[int]] 
     return data_home(root) / _CACHE_SUBDIR / f"{name}_seed{seed}_{tag}_v{RECIPE_VERSION}.npz"
 
 
-def _meta(name: str, seed: int, sizes: Sizes) -> Dict:
-    return {"name": name, "random_state": seed, "sizes": list(sizes), "recipe_version": RECIPE_VERSION,
-            "format": "daekit-variant"}
+def _meta(name: str, seed: int, sizes: Sizes) -> dict:
+    return {
+        "name": name,
+        "random_state": seed,
+        "sizes": list(sizes),
+        "recipe_version": RECIPE_VERSION,
+        "format": "daekit-variant",
+    }
 
 
 def _progress_callback(progress, name: str, total: int):
@@ -241,9 +254,17 @@ def _progress_callback(progress, name: str, total: int):
     return bar.update, bar.close
 
 
-def load_variant(name: str, root: Optional[PathLike] = None, random_state: int = 0,
-                 sizes: Optional[Sequence[int]] = None, *, cache: bool = True, force: bool = False,
-                 download: bool = True, progress: Union[bool, Callable[[int], None]] = False) -> VariantData:
+def load_variant(
+    name: str,
+    root: PathLike | None = None,
+    random_state: int = 0,
+    sizes: Sequence[int] | None = None,
+    *,
+    cache: bool = True,
+    force: bool = False,
+    download: bool = True,
+    progress: Union[bool, Callable[[int], None]] = False,
+) -> VariantData:
     """Load one data set of the Larochelle et al. (2007) benchmark, generating and caching it if needed.
 
     Parameters
@@ -294,15 +315,18 @@ def load_variant(name: str, root: Optional[PathLike] = None, random_state: int =
     meta = _meta(name, seed, sizes_t)
     path = cache_path(name, seed, sizes_t, root)
     status = "uncached"
-    arrays: Optional[Dict[str, np.ndarray]] = None
+    arrays: dict[str, np.ndarray] | None = None
     digest = ""
     if cache:
         status = "generated"
         if path.exists() and not force:
             arrays, digest, problem = read_cache(path, meta, sizes_t)
             if arrays is None:
-                warnings.warn(f"cached data set {path} is damaged or stale ({problem}); regenerating it",
-                              CacheWarning, stacklevel=2)
+                warnings.warn(
+                    f"cached data set {path} is damaged or stale ({problem}); regenerating it",
+                    CacheWarning,
+                    stacklevel=2,
+                )
                 status = "regenerated"
             else:
                 status = "loaded"
@@ -320,20 +344,39 @@ def load_variant(name: str, root: Optional[PathLike] = None, random_state: int =
     return _to_data(spec, arrays, seed, sizes_t, digest, path if cache else None, status)
 
 
-def _to_data(spec: VariantSpec, arrays: Dict[str, np.ndarray], seed: int, sizes: Sizes, digest: str,
-             path: Optional[Path], status: str) -> VariantData:
+def _to_data(
+    spec: VariantSpec,
+    arrays: dict[str, np.ndarray],
+    seed: int,
+    sizes: Sizes,
+    digest: str,
+    path: Path | None,
+    status: str,
+) -> VariantData:
     xs = {s: arrays[f"x_{s}"].astype(np.float32) / np.float32(255.0) for s in SPLITS}
     extras = {k: v for k, v in arrays.items() if not (k[:2] in ("x_", "y_") and k[2:] in SPLITS)}
-    return VariantData(spec.name, xs["train"], arrays["y_train"], xs["valid"], arrays["y_valid"],
-                       xs["test"], arrays["y_test"], spec.n_classes, spec.class_names, seed, sizes,
-                       digest, path, status, extras)
+    return VariantData(
+        spec.name,
+        xs["train"],
+        arrays["y_train"],
+        xs["valid"],
+        arrays["y_valid"],
+        xs["test"],
+        arrays["y_test"],
+        spec.n_classes,
+        spec.class_names,
+        seed,
+        sizes,
+        digest,
+        path,
+        status,
+        extras,
+    )
 
 
-def _load_plain_mnist(spec: VariantSpec, root, seed: int, sizes: Sizes, truncate: bool,
-                      download: bool) -> VariantData:
+def _load_plain_mnist(spec: VariantSpec, root, seed: int, sizes: Sizes, truncate: bool, download: bool) -> VariantData:
     x_tr, y_tr, x_te, y_te = load_mnist(root, download=download, verbose=True)
-    parts = {"train": (x_tr[:50_000], y_tr[:50_000]), "valid": (x_tr[50_000:], y_tr[50_000:]),
-             "test": (x_te, y_te)}
+    parts = {"train": (x_tr[:50_000], y_tr[:50_000]), "valid": (x_tr[50_000:], y_tr[50_000:]), "test": (x_te, y_te)}
     if truncate:
         parts = {s: (x[:n], y[:n]) for (s, (x, y)), n in zip(parts.items(), sizes)}
     sizes = tuple(len(parts[s][1]) for s in SPLITS)  # type: ignore[assignment]
@@ -342,6 +385,20 @@ def _load_plain_mnist(spec: VariantSpec, root, seed: int, sizes: Sizes, truncate
         arrays[f"x_{s}"] = quantize(parts[s][0])
         arrays[f"y_{s}"] = parts[s][1].astype(np.int64)
     digest = content_hash(arrays)
-    return VariantData(spec.name, parts["train"][0], arrays["y_train"], parts["valid"][0], arrays["y_valid"],
-                       parts["test"][0], arrays["y_test"], spec.n_classes, spec.class_names, seed, sizes,
-                       digest, None, "uncached", {})
+    return VariantData(
+        spec.name,
+        parts["train"][0],
+        arrays["y_train"],
+        parts["valid"][0],
+        arrays["y_valid"],
+        parts["test"][0],
+        arrays["y_test"],
+        spec.n_classes,
+        spec.class_names,
+        seed,
+        sizes,
+        digest,
+        None,
+        "uncached",
+        {},
+    )

@@ -5,4 +5,9 @@ from .imputer import DenoisingImputer
 from .outliers import DenoisingAutoencoderOutlierDetector
 from .sda import StackedDenoisingAutoencoderClassifier
 
-__all__ = ["DenoisingAutoencoder", "DenoisingAutoencoderOutlierDetector", "DenoisingImputer", "StackedDenoisingAutoencoderClassifier"]
+__all__ = [
+    "DenoisingAutoencoder",
+    "DenoisingAutoencoderOutlierDetector",
+    "DenoisingImputer",
+    "StackedDenoisingAutoencoderClassifier",
+]

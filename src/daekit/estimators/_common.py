@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -17,8 +17,12 @@ def seed_from_random_state(random_state) -> int:
     return int(check_random_state(random_state).randint(0, 2**31 - 1))
 
 
-def validation_split(n: int, fraction: float, seed: int, stratify: np.ndarray | None = None,
-                     ) -> tuple[np.ndarray, np.ndarray | None]:
+def validation_split(
+    n: int,
+    fraction: float,
+    seed: int,
+    stratify: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Indices (train, valid) holding out ``fraction`` of ``n`` rows; valid is None when the
     split would leave either side empty."""
     n_valid = int(round(n * fraction))
@@ -40,13 +44,18 @@ def validation_split(n: int, fraction: float, seed: int, stratify: np.ndarray | 
     return np.setdiff1d(np.arange(n), valid_idx), valid_idx
 
 
-def batched_numpy(fn: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray, device: torch.device,
-                  batch_size: int = 4096, dtype: torch.dtype = torch.float32) -> np.ndarray:
+def batched_numpy(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    X: np.ndarray,
+    device: torch.device,
+    batch_size: int = 4096,
+    dtype: torch.dtype = torch.float32,
+) -> np.ndarray:
     """Apply a torch function to the rows of ``X`` in batches without gradients; numpy out."""
     outs = []
     with torch.no_grad():
         for start in range(0, len(X), batch_size):
-            xb = torch.tensor(X[start:start + batch_size], device=device, dtype=dtype)
+            xb = torch.tensor(X[start : start + batch_size], device=device, dtype=dtype)
             outs.append(fn(xb).cpu().numpy())
     return np.concatenate(outs) if outs else np.empty((0,), dtype=np.float32)
 
@@ -69,6 +78,7 @@ def one_thread_in_joblib_workers(method: Callable) -> Callable:
     when it returns. Outside joblib, torch's setting is left alone. (With OpenMP, a thread that
     sets its thread count keeps its own, so concurrent fits in joblib's thread workers do not
     undo each other's limit.)"""
+
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
         if not in_joblib_worker():
@@ -79,4 +89,5 @@ def one_thread_in_joblib_workers(method: Callable) -> Callable:
             return method(*args, **kwargs)
         finally:
             torch.set_num_threads(previous)
+
     return wrapper

@@ -17,9 +17,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ..training.distributed import SINGLE
 from ..models.dae import ACTIVATIONS, DAE
 from ..training.config import TrainConfig
+from ..training.distributed import SINGLE
 from ..training.loop import fit
 from ..utils.runtime import resolve_device
 from ._columns import COLUMN_CORRUPTIONS, ColumnCorruption, ObservedEntriesObjective
@@ -38,6 +38,7 @@ def auto_epochs(n_samples: int, batch_size: int, steps: int, most: int = 5000) -
     """Enough epochs for about ``steps`` minibatch updates (at least 10, at most ``most``)."""
     per_epoch = max(1, -(-n_samples // batch_size))
     return int(min(most, max(10, -(-steps // per_epoch))))
+
 
 TABLE_DAE_CONSTRAINTS = {
     "n_components": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -97,15 +98,31 @@ class TableDAEMixin(BaseEstimator):
         self._seed = seed
         self.reconstruction_ = reconstruction if self.encoder_.all_numeric else "mixed"
         self.n_components_ = auto_components(Z.shape[1]) if self.n_components == "auto" else self.n_components
-        epochs = auto_epochs(len(Z), self.batch_size, self._auto_steps) if self.max_epochs == "auto" else self.max_epochs
-        model = DAE(Z.shape[1], self.n_components_, self.tied_weights, self.activation,
-                    "bernoulli" if self.reconstruction_ == "bernoulli" else "gaussian",
-                    generator=torch.Generator().manual_seed(seed))
+        epochs = (
+            auto_epochs(len(Z), self.batch_size, self._auto_steps) if self.max_epochs == "auto" else self.max_epochs
+        )
+        model = DAE(
+            Z.shape[1],
+            self.n_components_,
+            self.tied_weights,
+            self.activation,
+            "bernoulli" if self.reconstruction_ == "bernoulli" else "gaussian",
+            generator=torch.Generator().manual_seed(seed),
+        )
         if self.reconstruction_ != "bernoulli":
             model.distribution = self.encoder_.likelihood()
-        self.corruption_ = ColumnCorruption(self.corruption, self.noise_level, torch.as_tensor(self.encoder_.column_of_))
-        config = TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.learning_rate,
-                             optimizer="adam", seed=seed, device=str(self._device), verbose=int(self.verbose))
+        self.corruption_ = ColumnCorruption(
+            self.corruption, self.noise_level, torch.as_tensor(self.encoder_.column_of_)
+        )
+        config = TrainConfig(
+            epochs=epochs,
+            batch_size=self.batch_size,
+            lr=self.learning_rate,
+            optimizer="adam",
+            seed=seed,
+            device=str(self._device),
+            verbose=int(self.verbose),
+        )
         objective = ObservedEntriesObjective(self.corruption_, self._uncorrupted_weight)
         history = fit(model, objective, (Z, observed.astype(np.float32)), config, distributed=SINGLE)
         self.model_ = model.cpu().eval()
@@ -124,7 +141,9 @@ class TableDAEMixin(BaseEstimator):
         out = np.empty_like(Z, dtype=np.float32)
         with torch.no_grad():
             for a in range(0, len(Z), batch_size):
-                out[a:a + batch_size] = self.model_(torch.from_numpy(np.ascontiguousarray(Z[a:a + batch_size]))).numpy()
+                out[a : a + batch_size] = self.model_(
+                    torch.from_numpy(np.ascontiguousarray(Z[a : a + batch_size]))
+                ).numpy()
         return out
 
     def _feature_names(self) -> np.ndarray:

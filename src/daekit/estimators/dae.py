@@ -10,15 +10,15 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..corruption import make_corruption
+from ..datasets.split import Split
 from ..models.dae import ACTIVATIONS, DAE
 from ..numerics.precision import PRECISIONS
-from ..training.distributed import SINGLE
 from ..objectives.denoising import DenoisingObjective
 from ..training.config import TrainConfig
+from ..training.distributed import SINGLE
 from ..training.loop import fit
 from ..utils.runtime import resolve_device
 from ..utils.validation import check_choice, check_fraction, check_positive, check_positive_int
-from ..datasets.split import Split
 from ._common import batched_numpy, one_thread_in_joblib_workers, seed_from_random_state, validation_split
 
 __all__ = ["DenoisingAutoencoder", "RUN_CONFIG_FIELDS", "ESTIMATOR_ONLY"]
@@ -29,10 +29,21 @@ CORRUPTIONS = ("masking", "gaussian", "saltpepper", "none")
 #: the ``daekit train`` flag and the config.json key); the estimator keeps scikit-learn's names.
 #: ``corruption`` and ``noise_level`` together make the run's ``corruption`` spec ("masking:0.25").
 RUN_CONFIG_FIELDS = {
-    "n_components": "hidden", "corruption": "corruption", "noise_level": "corruption", "tied_weights": "tied",
-    "activation": "activation", "reconstruction": "reconstruction", "optimizer": "optimizer",
-    "learning_rate": "lr", "momentum": "momentum", "batch_size": "batch_size", "max_epochs": "epochs",
-    "random_state": "seed", "device": "device", "precision": "precision", "verbose": "verbose",
+    "n_components": "hidden",
+    "corruption": "corruption",
+    "noise_level": "corruption",
+    "tied_weights": "tied",
+    "activation": "activation",
+    "reconstruction": "reconstruction",
+    "optimizer": "optimizer",
+    "learning_rate": "lr",
+    "momentum": "momentum",
+    "batch_size": "batch_size",
+    "max_epochs": "epochs",
+    "random_state": "seed",
+    "device": "device",
+    "precision": "precision",
+    "verbose": "verbose",
     "early_stopping": "early_stopping",
 }
 #: Estimator parameters without a run setting (the run holds out the last ``valid_size`` rows).
@@ -118,10 +129,27 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     (1797, 32)
     """
 
-    def __init__(self, n_components=1000, corruption="masking", noise_level=0.4, tied_weights=True,
-                 activation="sigmoid", reconstruction="auto", optimizer="sgd", learning_rate=0.05, momentum=0.0,
-                 batch_size=20, max_epochs=30, early_stopping=False, validation_fraction=0.1, patience=5,
-                 random_state=None, device="auto", precision="float32", verbose=0):
+    def __init__(
+        self,
+        n_components=1000,
+        corruption="masking",
+        noise_level=0.4,
+        tied_weights=True,
+        activation="sigmoid",
+        reconstruction="auto",
+        optimizer="sgd",
+        learning_rate=0.05,
+        momentum=0.0,
+        batch_size=20,
+        max_epochs=30,
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=5,
+        random_state=None,
+        device="auto",
+        precision="float32",
+        verbose=0,
+    ):
         self.n_components = n_components
         self.corruption = corruption
         self.noise_level = noise_level
@@ -178,16 +206,32 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return self.reconstruction
 
     def _config(self, epochs: int, seed: int) -> TrainConfig:
-        return TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.learning_rate, optimizer=self.optimizer,
-                           momentum=self.momentum, early_stopping=self.early_stopping, patience=self.patience,
-                           seed=seed, device=str(self._device), verbose=self.verbose, precision=self.precision)
+        return TrainConfig(
+            epochs=epochs,
+            batch_size=self.batch_size,
+            lr=self.learning_rate,
+            optimizer=self.optimizer,
+            momentum=self.momentum,
+            early_stopping=self.early_stopping,
+            patience=self.patience,
+            seed=seed,
+            device=str(self._device),
+            verbose=self.verbose,
+            precision=self.precision,
+        )
 
     # -- fitting ------------------------------------------------------------------------------
     def _init_model(self, X: np.ndarray, seed: int) -> None:
         self.reconstruction_ = self._choose_reconstruction(X)
         self._device = resolve_device(self.device)
-        self.model_ = DAE(X.shape[1], self.n_components, self.tied_weights, self.activation, self.reconstruction_,
-                          generator=torch.Generator().manual_seed(seed))
+        self.model_ = DAE(
+            X.shape[1],
+            self.n_components,
+            self.tied_weights,
+            self.activation,
+            self.reconstruction_,
+            generator=torch.Generator().manual_seed(seed),
+        )
         self.loss_curve_: list[float] = []
         self.validation_scores_: list[float] = []
         self.n_iter_ = 0
@@ -195,15 +239,18 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     def _train(self, X: np.ndarray, epochs: int, seed: int, allow_validation: bool) -> None:
         if self.reconstruction_ == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
-            raise ValueError("X must lie in [0, 1] for reconstruction='bernoulli' (chosen at the first fit), "
-                             f"got values in [{X.min():.4g}, {X.max():.4g}]")
+            raise ValueError(
+                "X must lie in [0, 1] for reconstruction='bernoulli' (chosen at the first fit), "
+                f"got values in [{X.min():.4g}, {X.max():.4g}]"
+            )
         data = Split("X", X)
         if allow_validation and self.early_stopping:
             tr, va = validation_split(len(X), self.validation_fraction, seed)
             if va is not None:
                 data = Split("X", X[tr], x_valid=X[va])
-        history = fit(self.model_, DenoisingObjective(self._corruption_fn()), data, self._config(epochs, seed),
-                      distributed=SINGLE)
+        history = fit(
+            self.model_, DenoisingObjective(self._corruption_fn()), data, self._config(epochs, seed), distributed=SINGLE
+        )
         self.model_.cpu()
         self.loss_curve_ += history.train_loss
         self.validation_scores_ += [-v for v in history.valid_loss]
@@ -273,7 +320,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         H = np.asarray(X)
         if H.ndim != 2 or H.shape[1] != self.n_components:
             raise ValueError(f"X must have shape (n_samples, {self.n_components}) for inverse_transform, got {H.shape}")
-        return self._apply(lambda m, h: m.distribution.mean(m.decode(h)), H, np.float32 if H.dtype == np.float32 else np.float64)
+        return self._apply(
+            lambda m, h: m.distribution.mean(m.decode(h)), H, np.float32 if H.dtype == np.float32 else np.float64
+        )
 
     def reconstruct(self, X):
         """Reconstruction mean r(x) = E[x | f(x)] of clean X."""

@@ -95,10 +95,28 @@ class DenoisingImputer(TransformerMixin, TableDAEMixin):
     def _uncorrupted_weight(self) -> float:
         return float(self.uncorrupted_weight)
 
-    def __init__(self, missing_values=np.nan, n_components=256, corruption="masking", noise_level=0.25, max_iter=1,
-                 sample_posterior=False, n_imputations=5, add_indicator=False, uncorrupted_weight=0.1,
-                 activation="relu", tied_weights=True, max_epochs="auto", batch_size=64, learning_rate=3e-3, categorical_features=None,
-                 handle_unknown="error", random_state=None, device="auto", verbose=0):
+    def __init__(
+        self,
+        missing_values=np.nan,
+        n_components=256,
+        corruption="masking",
+        noise_level=0.25,
+        max_iter=1,
+        sample_posterior=False,
+        n_imputations=5,
+        add_indicator=False,
+        uncorrupted_weight=0.1,
+        activation="relu",
+        tied_weights=True,
+        max_epochs="auto",
+        batch_size=64,
+        learning_rate=3e-3,
+        categorical_features=None,
+        handle_unknown="error",
+        random_state=None,
+        device="auto",
+        verbose=0,
+    ):
         self.missing_values = missing_values
         self.n_components = n_components
         self.corruption = corruption
@@ -142,13 +160,16 @@ class DenoisingImputer(TransformerMixin, TableDAEMixin):
         Z, observed = self._fit_table(X, "gaussian", scale=True)
         self.variances_ = self._masked_residual_variances(Z, observed)
         self.model_.distribution = self.model_.distribution.with_variances(self.variances_)
-        self.indicator_ = MissingIndicator(error_on_new=False).fit(self._missing_frame(X)) if self.add_indicator else None
+        self.indicator_ = (
+            MissingIndicator(error_on_new=False).fit(self._missing_frame(X)) if self.add_indicator else None
+        )
         return self
 
     def _missing_frame(self, X) -> np.ndarray:
         """NaN where X is missing, 0 elsewhere (the input of the missing indicator)."""
         if is_dataframe(X):
             import pandas as pd
+
             return np.where(pd.isna(X), np.nan, 0.0)
         return np.where(np.isnan(np.asarray(X, dtype=np.float64)), np.nan, 0.0)
 
@@ -205,6 +226,7 @@ class DenoisingImputer(TransformerMixin, TableDAEMixin):
             ind = self.indicator_.transform(self._missing_frame(X)).astype(np.float64)
             if is_dataframe(out):
                 import pandas as pd
+
                 names = self.indicator_.get_feature_names_out(np.asarray(X.columns, dtype=object))
                 return pd.concat([out, pd.DataFrame(ind, columns=names, index=out.index)], axis=1)
             out = np.hstack([out, ind])
@@ -234,6 +256,7 @@ class DenoisingImputer(TransformerMixin, TableDAEMixin):
         """The input feature names, then the missing indicators' (``missingindicator_<name>``)."""
         check_is_fitted(self, "model_")
         from sklearn.utils.validation import _check_feature_names_in
+
         names = _check_feature_names_in(self, input_features)
         if self.indicator_ is not None:
             names = np.concatenate([names, self.indicator_.get_feature_names_out(names)])

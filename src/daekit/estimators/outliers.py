@@ -82,10 +82,25 @@ class DenoisingAutoencoderOutlierDetector(OutlierMixin, TableDAEMixin):
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
     }
 
-    def __init__(self, n_components="auto", outlier_score="score_norm", n_draws=0, corruption="masking",
-                 noise_level=0.25, contamination="auto", activation="sigmoid", tied_weights=True,
-                 max_epochs="auto", batch_size=64, learning_rate=1e-3, categorical_features=None,
-                 handle_unknown="error", random_state=None, device="auto", verbose=0):
+    def __init__(
+        self,
+        n_components="auto",
+        outlier_score="score_norm",
+        n_draws=0,
+        corruption="masking",
+        noise_level=0.25,
+        contamination="auto",
+        activation="sigmoid",
+        tied_weights=True,
+        max_epochs="auto",
+        batch_size=64,
+        learning_rate=1e-3,
+        categorical_features=None,
+        handle_unknown="error",
+        random_state=None,
+        device="auto",
+        verbose=0,
+    ):
         self.n_components = n_components
         self.outlier_score = outlier_score
         self.n_draws = n_draws
@@ -112,9 +127,11 @@ class DenoisingAutoencoderOutlierDetector(OutlierMixin, TableDAEMixin):
         """Train on X (rows assumed mostly normal) and set ``offset_`` from the training scores."""
         self._validate_params()
         if self.outlier_score == "energy" and (not self.tied_weights or self.activation not in _ANTIDERIVATIVES):
-            raise ValueError("outlier_score='energy' needs tied_weights=True and activation in "
-                             f"{sorted(_ANTIDERIVATIVES)}, got tied_weights={self.tied_weights!r}, "
-                             f"activation={self.activation!r}")
+            raise ValueError(
+                "outlier_score='energy' needs tied_weights=True and activation in "
+                f"{sorted(_ANTIDERIVATIVES)}, got tied_weights={self.tied_weights!r}, "
+                f"activation={self.activation!r}"
+            )
         X = self._validate_input(X, reset=True)
         unit = self._unit_interval(X)
         Z, observed = self._fit_table(X, "bernoulli" if unit else "gaussian", scale=not unit)
@@ -168,14 +185,15 @@ class DenoisingAutoencoderOutlierDetector(OutlierMixin, TableDAEMixin):
         keep, fill = torch.from_numpy(self.draw_keep_), torch.from_numpy(self.draw_fill_)
         with torch.no_grad():
             for a in range(0, len(Z), 2048):
-                z = torch.from_numpy(np.ascontiguousarray(Z[a:a + 2048]))
-                mask = torch.from_numpy(mask_all[a:a + 2048])
+                z = torch.from_numpy(np.ascontiguousarray(Z[a : a + 2048]))
+                mask = torch.from_numpy(mask_all[a : a + 2048])
                 if self.n_draws == 0:
                     s = self._one_score(z, mask, z)
                 else:
-                    s = torch.stack([self._one_score(z, mask, keep[k] * z + (1 - keep[k]) * fill[k])
-                                     for k in range(self.n_draws)]).mean(dim=0)
-                out[a:a + 2048] = -s.double().numpy()
+                    s = torch.stack(
+                        [self._one_score(z, mask, keep[k] * z + (1 - keep[k]) * fill[k]) for k in range(self.n_draws)]
+                    ).mean(dim=0)
+                out[a : a + 2048] = -s.double().numpy()
         return out
 
     def score_samples(self, X):

@@ -25,10 +25,28 @@ _PREDICT_CHUNK = 4096
 
 #: The :class:`daekit.stacked.StackedConfig` field of each estimator parameter (the same name,
 #: except scikit-learn's ``random_state`` for ``seed``).
-RUN_CONFIG_FIELDS = {name: name for name in (
-    "hidden_layer_sizes", "corruption", "noise_levels", "tied_weights", "reconstruction", "pretrain",
-    "pretrain_epochs", "pretrain_learning_rate", "finetune_epochs", "finetune_learning_rate", "batch_size",
-    "optimizer", "early_stopping", "patience", "device", "precision", "verbose")} | {"random_state": "seed"}
+RUN_CONFIG_FIELDS = {
+    name: name
+    for name in (
+        "hidden_layer_sizes",
+        "corruption",
+        "noise_levels",
+        "tied_weights",
+        "reconstruction",
+        "pretrain",
+        "pretrain_epochs",
+        "pretrain_learning_rate",
+        "finetune_epochs",
+        "finetune_learning_rate",
+        "batch_size",
+        "optimizer",
+        "early_stopping",
+        "patience",
+        "device",
+        "precision",
+        "verbose",
+    )
+} | {"random_state": "seed"}
 #: Estimator parameters without a run setting (the run holds out the last ``valid_size`` rows).
 ESTIMATOR_ONLY = ("validation_fraction",)
 
@@ -276,7 +294,7 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         x = torch.from_numpy(np.array(X, dtype=np.float32, order="C", copy=True))
         net = self.network_
         with torch.no_grad():
-            outs = [fn(net, x[i:i + _PREDICT_CHUNK]) for i in range(0, max(len(x), 1), _PREDICT_CHUNK)]
+            outs = [fn(net, x[i : i + _PREDICT_CHUNK]) for i in range(0, max(len(x), 1), _PREDICT_CHUNK)]
         return torch.cat(outs).numpy()
 
     def _logits(self, X) -> np.ndarray:

@@ -32,6 +32,7 @@ def needs_table_path(X: Any) -> bool:
     if not is_dataframe(X):
         return False
     import pandas as pd
+
     return any(not (pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)) for t in X.dtypes)
 
 
@@ -71,8 +72,13 @@ class TableEncoder:
         A category not seen in ``fit``: raise, or treat the entry as missing.
     """
 
-    def __init__(self, categorical: Sequence | None = None, numeric: Sequence | None = None, scale: bool = True,
-                 handle_unknown: str = "error") -> None:
+    def __init__(
+        self,
+        categorical: Sequence | None = None,
+        numeric: Sequence | None = None,
+        scale: bool = True,
+        handle_unknown: str = "error",
+    ) -> None:
         if handle_unknown not in ("error", "ignore"):
             raise ValueError(f"handle_unknown must be 'error' or 'ignore', got {handle_unknown!r}")
         self.categorical = list(categorical or [])
@@ -93,7 +99,11 @@ class TableEncoder:
         arr = np.asarray(X)
         if arr.ndim != 2:
             raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {arr.shape}")
-        return [f"x{j}" for j in range(arr.shape[1])], [arr[:, j] for j in range(arr.shape[1])], [arr.dtype] * arr.shape[1]
+        return (
+            [f"x{j}" for j in range(arr.shape[1])],
+            [arr[:, j] for j in range(arr.shape[1])],
+            [arr.dtype] * arr.shape[1],
+        )
 
     @staticmethod
     def _missing(values: np.ndarray) -> np.ndarray:
@@ -102,6 +112,7 @@ class TableEncoder:
         if values.dtype.kind in "iub":
             return np.zeros(values.shape, dtype=bool)
         import pandas as pd
+
         return np.asarray(pd.isna(values), dtype=bool)
 
     def _numeric_values(self, name: Any, values: np.ndarray) -> np.ndarray:
@@ -111,8 +122,10 @@ class TableEncoder:
         else:
             for i in np.flatnonzero(~missing):
                 if not _is_number(values[i]):
-                    raise ValueError(f"column {_label(name)} is numeric but holds {values[i]!r} (row {i}); "
-                                     "fix the value or declare the column categorical")
+                    raise ValueError(
+                        f"column {_label(name)} is numeric but holds {values[i]!r} (row {i}); "
+                        "fix the value or declare the column categorical"
+                    )
             out = np.where(missing, np.nan, values).astype(np.float64)
         out[missing] = np.nan
         if np.isinf(out).any():
@@ -127,8 +140,12 @@ class TableEncoder:
         if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
             return "numeric"
         import pandas as pd
-        if (pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)
-                or (pd.api.types.is_string_dtype(dtype) and dtype != object)):
+
+        if (
+            pd.api.types.is_bool_dtype(dtype)
+            or isinstance(dtype, pd.CategoricalDtype)
+            or (pd.api.types.is_string_dtype(dtype) and dtype != object)  # noqa: E721 (the object dtype)
+        ):
             return "categorical"
         if pd.api.types.is_numeric_dtype(dtype):
             return "numeric"
@@ -136,8 +153,10 @@ class TableEncoder:
         numbers = [v for v in present if _is_number(v)]
         if numbers and len(numbers) < len(present):
             other = next(v for v in present if not _is_number(v))
-            raise ValueError(f"column {_label(name)} mixes numbers and other values (e.g. {other!r}); "
-                             "clean it or name it in categorical= or numeric=")
+            raise ValueError(
+                f"column {_label(name)} mixes numbers and other values (e.g. {other!r}); "
+                "clean it or name it in categorical= or numeric="
+            )
         return "numeric" if numbers else "categorical"
 
     # -- fit / transform ------------------------------------------------------------------------
@@ -156,13 +175,15 @@ class TableEncoder:
             if self._infer_kind(name, values, dtype) == "numeric":
                 v = self._numeric_values(name, values)
                 mean, std = (float(np.nanmean(v)), float(np.nanstd(v))) if self.scale else (0.0, 1.0)
-                specs.append(ColumnSpec(str(name), "numeric", start, start + 1, mean, std if std > 0 else 1.0,
-                                        dtype=dtype))
+                specs.append(
+                    ColumnSpec(str(name), "numeric", start, start + 1, mean, std if std > 0 else 1.0, dtype=dtype)
+                )
                 start += 1
             else:
                 cats = sorted(set(values[~missing].tolist()), key=lambda c: (str(type(c)), c))
-                specs.append(ColumnSpec(str(name), "categorical", start, start + len(cats), categories=cats,
-                                        dtype=dtype))
+                specs.append(
+                    ColumnSpec(str(name), "categorical", start, start + len(cats), categories=cats, dtype=dtype)
+                )
                 start += len(cats)
         self.names_ = names
         self.columns_ = specs
@@ -190,9 +211,11 @@ class TableEncoder:
                     k = lookup.get(values[i])
                     if k is None:
                         if self.handle_unknown == "error":
-                            raise ValueError(f"column {_label(spec.name)} holds the category {values[i]!r} (row {i}), "
-                                             f"not seen in fit (known: {spec.categories}); pass handle_unknown='ignore' "
-                                             "to treat it as missing")
+                            raise ValueError(
+                                f"column {_label(spec.name)} holds the category {values[i]!r} (row {i}), "
+                                f"not seen in fit (known: {spec.categories}); pass handle_unknown='ignore' "
+                                "to treat it as missing"
+                            )
                         missing[i] = True
                     else:
                         Z[i, spec.start + k] = 1.0
@@ -208,7 +231,7 @@ class TableEncoder:
         categorical ones as the most probable (or drawn) category."""
         out = []
         for spec in self.columns_:
-            block = Z[:, spec.start:spec.stop]
+            block = Z[:, spec.start : spec.stop]
             if spec.kind == "numeric":
                 out.append(block[:, 0].astype(np.float64) * spec.scale + spec.mean)
             else:

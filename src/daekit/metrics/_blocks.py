@@ -35,7 +35,9 @@ def as_matrix(a: Any, name: str) -> Tensor:
 def check_same_d(a: Tensor, b: Tensor, name_a: str, name_b: str) -> None:
     """ValueError naming both unless ``a`` and ``b`` have the same number of columns."""
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"{name_a} and {name_b} must have the same number of features, got {a.shape[1]} and {b.shape[1]}")
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same number of features, got {a.shape[1]} and {b.shape[1]}"
+        )
 
 
 def sq_dists(x: Tensor, y: Tensor, y_sq: Tensor) -> Tensor:

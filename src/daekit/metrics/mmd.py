@@ -28,9 +28,9 @@ def _kernel_sum(a: Tensor, b: Tensor, inv_two_var: Tensor, batch_size: int) -> f
     b_sq = b.square().sum(1)
     total = torch.zeros((), dtype=torch.float64, device=a.device)
     for i in range(0, a.shape[0], batch_size):
-        x = a[i:i + batch_size]
+        x = a[i : i + batch_size]
         for j in range(0, b.shape[0], batch_size):
-            dist = sq_dists(x, b[j:j + batch_size], b_sq[j:j + batch_size])
+            dist = sq_dists(x, b[j : j + batch_size], b_sq[j : j + batch_size])
             for c in inv_two_var:
                 total += torch.exp(-dist * c).sum()
     return float(total) / len(inv_two_var)

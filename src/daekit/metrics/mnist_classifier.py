@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..utils.atomic import atomic_write_bytes
 from ..models.mnist_classifier import MNISTClassifier, MNISTClassifierConfig
 from ..models.registry import load_model, save_model
+from ..utils.atomic import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +72,21 @@ def accuracy(model: nn.Module, x: Any, y: Any, batch_size: int = 2000) -> float:
     model.eval()
     with torch.no_grad():
         for s in range(0, len(xt), batch_size):
-            correct += int((model(xt[s:s + batch_size]).argmax(1) == yt[s:s + batch_size]).sum())
+            correct += int((model(xt[s : s + batch_size]).argmax(1) == yt[s : s + batch_size]).sum())
     return correct / len(xt)
 
 
-def train_mnist_classifier(x_train: Any, y_train: Any, x_test: Any, y_test: Any, out: str | os.PathLike,
-                           epochs: int = 4, seed: int = 0, batch_size: int = 128, lr: float = 2e-3) -> MNISTClassifier:
+def train_mnist_classifier(
+    x_train: Any,
+    y_train: Any,
+    x_test: Any,
+    y_test: Any,
+    out: str | os.PathLike,
+    epochs: int = 4,
+    seed: int = 0,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+) -> MNISTClassifier:
     """Train :class:`MNISTClassifier` with Adam through :func:`daekit.fit` on (x_train, y_train),
     check its test accuracy (≥ :data:`MIN_TEST_ACCURACY`, else ``RuntimeError``) and save it to
     ``out`` with the SHA-256 of its weights. Returns the model (eval mode)."""
@@ -89,11 +98,27 @@ def train_mnist_classifier(x_train: Any, y_train: Any, x_test: Any, y_test: Any,
     model = MNISTClassifier()
     logger.info("training %s for %d epochs", model, epochs)
     x = np.asarray(x_train, dtype=np.float32).reshape(-1, 1, 28, 28)
-    fit(model, ClassificationObjective(), (x, np.asarray(y_train, dtype=np.int64)),
-        config=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", seed=seed, verbose=0,
-                           device="cpu", lr_schedule="cosine", lr_final_fraction=0.05),
-        callbacks=[lambda r, _m: logger.info("classifier epoch %d: loss %.4f (%.0f s)", r["epoch"], r["train_loss"],
-                                             r["seconds"])])
+    fit(
+        model,
+        ClassificationObjective(),
+        (x, np.asarray(y_train, dtype=np.int64)),
+        config=TrainConfig(
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer="adam",
+            seed=seed,
+            verbose=0,
+            device="cpu",
+            lr_schedule="cosine",
+            lr_final_fraction=0.05,
+        ),
+        callbacks=[
+            lambda r, _m: logger.info(
+                "classifier epoch %d: loss %.4f (%.0f s)", r["epoch"], r["train_loss"], r["seconds"]
+            )
+        ],
+    )
     model.cpu().eval()
     acc = accuracy(model, x_test, y_test)
     logger.info("MNIST classifier: test accuracy %.4f", acc)
@@ -120,8 +145,10 @@ def load_mnist_classifier(path: str | os.PathLike | None = None) -> MNISTClassif
     expected = checksum.read_text().split()[0] if checksum.read_text().split() else ""
     actual = sha256_file(weights)
     if actual != expected:
-        raise ValueError(f"{weights}: SHA-256 {actual} does not match the stored checksum {expected or '(empty)'}; "
-                         f"delete {path} to retrain the classifier")
+        raise ValueError(
+            f"{weights}: SHA-256 {actual} does not match the stored checksum {expected or '(empty)'}; "
+            f"delete {path} to retrain the classifier"
+        )
     model = load_model(path)
     if not isinstance(model, MNISTClassifier):
         raise TypeError(f"{path} holds a {type(model).__name__}, not an MNISTClassifier")

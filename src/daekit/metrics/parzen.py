@@ -40,15 +40,16 @@ def _parzen_ll_matrix(samples: Tensor, points: Tensor, sigmas: np.ndarray, batch
     """log p_σ(x) for every point and σ: (n_points, n_sigmas), float64 (distances shared by all σ)."""
     n, d = samples.shape
     inv_two_var = torch.as_tensor(1.0 / (2.0 * sigmas**2), dtype=torch.float64, device=samples.device)
-    const = torch.as_tensor(-math.log(n) - d * np.log(sigmas * math.sqrt(2 * math.pi)), dtype=torch.float64,
-                            device=samples.device)
+    const = torch.as_tensor(
+        -math.log(n) - d * np.log(sigmas * math.sqrt(2 * math.pi)), dtype=torch.float64, device=samples.device
+    )
     s_sq = samples.square().sum(1)
     rows = []
     for start in range(0, points.shape[0], batch_size):
-        x = points[start:start + batch_size]
+        x = points[start : start + batch_size]
         parts = []
         for s0 in range(0, n, batch_size):
-            dist = sq_dists(x, samples[s0:s0 + batch_size], s_sq[s0:s0 + batch_size])  # (B, M)
+            dist = sq_dists(x, samples[s0 : s0 + batch_size], s_sq[s0 : s0 + batch_size])  # (B, M)
             # (B, n_sigmas): log Σ_i exp(−‖x − s_i‖²/2σ²) over this block of samples
             parts.append(torch.stack([torch.logsumexp(-dist * c, dim=1) for c in inv_two_var], dim=1))
         rows.append(torch.logsumexp(torch.stack(parts, dim=0), dim=0) + const)
@@ -88,8 +89,13 @@ def parzen_log_likelihood(samples: Any, test: Any, sigma: float, batch_size: int
     return float(ll.mean()), float(ll.std() / math.sqrt(len(ll)))
 
 
-def select_parzen_sigma(samples: Any, valid: Any, sigmas: Sequence[float] | np.ndarray = PARZEN_SIGMAS,
-                        batch_size: int = 1000, return_scores: bool = False) -> float | tuple[float, np.ndarray]:
+def select_parzen_sigma(
+    samples: Any,
+    valid: Any,
+    sigmas: Sequence[float] | np.ndarray = PARZEN_SIGMAS,
+    batch_size: int = 1000,
+    return_scores: bool = False,
+) -> float | tuple[float, np.ndarray]:
     """The σ of ``sigmas`` with the highest mean Parzen log-likelihood of ``valid`` (GAN protocol:
     ``np.logspace(-1, 0, 10)``, the first 1,000 of MNIST training examples 50,000–60,000).
 

@@ -52,8 +52,9 @@ class ParzenResult:
         return {**asdict(self), "full_protocol": self.full_protocol}
 
 
-def parzen_protocol(samples: Any, valid: Any, test: Any, sigmas: Sequence[float] | np.ndarray = PARZEN_SIGMAS,
-                    batch_size: int = 1000) -> ParzenResult:
+def parzen_protocol(
+    samples: Any, valid: Any, test: Any, sigmas: Sequence[float] | np.ndarray = PARZEN_SIGMAS, batch_size: int = 1000
+) -> ParzenResult:
     """σ of ``sigmas`` chosen on ``valid`` (:func:`select_parzen_sigma`), then the mean
     log-likelihood of ``test`` and its standard error (:func:`parzen_log_likelihood`)."""
     t0 = time.perf_counter()
@@ -64,8 +65,9 @@ def parzen_protocol(samples: Any, valid: Any, test: Any, sigmas: Sequence[float]
     return result
 
 
-def mnist_parzen_sets(n_test: int = PROTOCOL_SIZE, *, root: Any = None, download: bool = True,
-                      verbose: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def mnist_parzen_sets(
+    n_test: int = PROTOCOL_SIZE, *, root: Any = None, download: bool = True, verbose: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """The MNIST sets of the protocol: (valid, test) = the first 1,000 of training examples
     50,000–60,000 and the first ``n_test`` test images.
 
@@ -79,13 +81,16 @@ def mnist_parzen_sets(n_test: int = PROTOCOL_SIZE, *, root: Any = None, download
     return x_train[50000:51000], x_test[:n_test]
 
 
-def mnist_parzen_protocol(samples: Any, n_test: int = PROTOCOL_SIZE, *, root: Any = None, download: bool = True,
-                          verbose: bool = False) -> ParzenResult:
+def mnist_parzen_protocol(
+    samples: Any, n_test: int = PROTOCOL_SIZE, *, root: Any = None, download: bool = True, verbose: bool = False
+) -> ParzenResult:
     """:func:`parzen_protocol` of ``samples`` (N, 784) on the MNIST sets of the protocol
     (:func:`mnist_parzen_sets`); ValueError when the samples are not 784-dimensional."""
     n_test = check_positive_int(n_test, "n_test")
     d = int(np.prod(np.shape(samples)[1:]))
     if d != MNIST_FEATURES:
-        raise ValueError(f"samples must have {MNIST_FEATURES} features (the Parzen protocol is defined on MNIST), got {d}")
+        raise ValueError(
+            f"samples must have {MNIST_FEATURES} features (the Parzen protocol is defined on MNIST), got {d}"
+        )
     valid, test = mnist_parzen_sets(n_test, root=root, download=download, verbose=verbose)
     return parzen_protocol(samples, valid, test)

@@ -45,9 +45,15 @@ def check_mnist_samples(samples: Any) -> np.ndarray:
     a = np.asarray(samples)
     if a.dtype.kind not in "fiu":
         raise ValueError(f"samples must be a numeric array, got dtype {a.dtype}")
-    if a.ndim < 2 or a.shape[0] < 2 or int(np.prod(a.shape[1:])) != 784 or a.shape[1:] not in ((784,), (28, 28), (1, 28, 28)):
-        raise ValueError(f"samples must have shape (N, 784), (N, 28, 28) or (N, 1, 28, 28) with N >= 2 (MNIST), "
-                         f"got {a.shape}")
+    if (
+        a.ndim < 2
+        or a.shape[0] < 2
+        or int(np.prod(a.shape[1:])) != 784
+        or a.shape[1:] not in ((784,), (28, 28), (1, 28, 28))
+    ):
+        raise ValueError(
+            f"samples must have shape (N, 784), (N, 28, 28) or (N, 1, 28, 28) with N >= 2 (MNIST), got {a.shape}"
+        )
     a = a.reshape(a.shape[0], 784).astype(np.float32)
     if not np.isfinite(a).all():
         raise ValueError("samples contain NaN or infinite values")
@@ -90,7 +96,7 @@ def classifier_outputs(classifier: nn.Module, x: Any, batch_size: int = 1000) ->
     classifier.eval()
     with torch.no_grad():
         for s in range(0, len(xt), batch_size):
-            f = classifier.features(xt[s:s + batch_size])
+            f = classifier.features(xt[s : s + batch_size])
             feats.append(f.numpy())
             probs.append(torch.softmax(classifier.head(f), dim=1).numpy())
     return np.concatenate(feats).astype(np.float64), np.concatenate(probs).astype(np.float64)
@@ -114,7 +120,7 @@ def _nearest_distances(x: Tensor, ref: Tensor, batch_size: int = 1000) -> Tensor
     ref_sq = ref.square().sum(1)
     out = []
     for s in range(0, len(x), batch_size):
-        b = x[s:s + batch_size]
+        b = x[s : s + batch_size]
         d = (b.square().sum(1, keepdim=True) + ref_sq[None, :] - 2 * b @ ref.t()).clamp_min_(0)
         out.append(d.min(1).values.sqrt())
     return torch.cat(out)
@@ -145,8 +151,15 @@ def _frechet_with_se(f: np.ndarray, ref: np.ndarray, n_boot: int, seed: int) -> 
     return frechet_distance(f, ref), float(np.std(boots))
 
 
-def evaluate_mnist_samples(samples: Any, classifier: nn.Module, x_train: np.ndarray, x_test: np.ndarray,
-                           n_ref: int = 10_000, n_boot: int = 20, parzen: bool = True) -> dict[str, Any]:
+def evaluate_mnist_samples(
+    samples: Any,
+    classifier: nn.Module,
+    x_train: np.ndarray,
+    x_test: np.ndarray,
+    n_ref: int = 10_000,
+    n_boot: int = 20,
+    parzen: bool = True,
+) -> dict[str, Any]:
     """Every sample-quality metric of ``samples`` (validated by :func:`check_mnist_samples`):
     Parzen log-likelihood of the first ``n_ref`` test images (σ chosen on training images
     50,000–51,000), Fréchet distance to the first ``n_ref`` test images' features, recognizable
@@ -169,12 +182,13 @@ def evaluate_mnist_samples(samples: Any, classifier: nn.Module, x_train: np.ndar
     result["class_shares"] = shares.tolist()
     result["max_class_deviation"] = float(np.abs(shares - 0.1).max())
     result["class_share_se"] = float(math.sqrt(0.1 * 0.9 / len(x)))
-    result["memorization"], result["memorization_se"] = memorization_ratio(x, x_train[:len(test)], test)
+    result["memorization"], result["memorization_se"] = memorization_ratio(x, x_train[: len(test)], test)
     return result
 
 
-def reference_rows(classifier: nn.Module, x_train: np.ndarray, x_test: np.ndarray, n: int = 10_000,
-                   parzen: bool = True) -> dict[str, Any]:
+def reference_rows(
+    classifier: nn.Module, x_train: np.ndarray, x_test: np.ndarray, n: int = 10_000, parzen: bool = True
+) -> dict[str, Any]:
     """The held-out rows: the first ``n`` training images scored as if they were samples (the
     Parzen ceiling of an honest model; recognizable share and class shares of real digits) and
     the Fréchet floor, the distance between the features of ``n`` training and ``n`` test images.

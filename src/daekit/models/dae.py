@@ -100,7 +100,7 @@ class DAE(ScratchSpace, nn.Module):
             self.W_prime = nn.Parameter(init_uniform_(torch.empty(n_visible, n_hidden), activation, generator))
 
     @classmethod
-    def from_config(cls, config: DAEConfig | dict[str, Any]) -> "DAE":
+    def from_config(cls, config: DAEConfig | dict[str, Any]) -> DAE:
         if isinstance(config, dict):
             config = DAEConfig(**config)
         return cls(**config.to_dict())

@@ -70,8 +70,12 @@ class EDMDenoiserConfig:
         check_choice(self.condition, "condition", CONDITIONS)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"net_class": self.net_class, "net": dict(self.net), "sigma_data": self.sigma_data,
-                "condition": self.condition}
+        return {
+            "net_class": self.net_class,
+            "net": dict(self.net),
+            "sigma_data": self.sigma_data,
+            "condition": self.condition,
+        }
 
 
 @register_model
@@ -116,8 +120,9 @@ class EDMDenoiser(nn.Module):
         if s.numel() == 1:
             s = s.expand(x.shape[0])
         if s.shape[0] != x.shape[0]:
-            raise ValueError(f"sigma must be a scalar or have one value per example ({x.shape[0]}), "
-                             f"got shape {tuple(s.shape)}")
+            raise ValueError(
+                f"sigma must be a scalar or have one value per example ({x.shape[0]}), got shape {tuple(s.shape)}"
+            )
         if not bool((s > 0).all()):
             raise ValueError("sigma must be > 0")
         return s
@@ -125,8 +130,10 @@ class EDMDenoiser(nn.Module):
     def forward(self, x: Tensor, sigma: Tensor | float) -> Tensor:
         """D(x, σ), shaped like ``x`` (float32 out whatever precision F computes in)."""
         s = self._sigma(sigma, x)
-        c_skip, c_out, c_in, c_noise = (c.reshape(-1, *([1] * (x.dim() - 1))) if i < 3 else c
-                                        for i, c in enumerate(preconditioning(s, self.sigma_data)))
+        c_skip, c_out, c_in, c_noise = (
+            c.reshape(-1, *([1] * (x.dim() - 1))) if i < 3 else c
+            for i, c in enumerate(preconditioning(s, self.sigma_data))
+        )
         x32 = x.float()
         x_in = (c_in * x32).contiguous(memory_format=torch.channels_last) if x.dim() == 4 else c_in * x32
         if self.config.condition == "c_noise":
@@ -149,8 +156,13 @@ def denoiser_score(denoiser: nn.Module, x: Tensor, sigma: float) -> Tensor:
     return reconstruction_score(lambda v: denoiser(v, sigma), x, float(sigma))
 
 
-def sample_training_sigmas(n: int, generator: torch.Generator | None, p_mean: float = -1.2, p_std: float = 1.2,
-                           device: torch.device | str = "cpu") -> Tensor:
+def sample_training_sigmas(
+    n: int,
+    generator: torch.Generator | None,
+    p_mean: float = -1.2,
+    p_std: float = 1.2,
+    device: torch.device | str = "cpu",
+) -> Tensor:
     """n noise levels with ln σ ~ N(P_mean, P_std²) (EDM, Table 1: P_mean = −1.2, P_std = 1.2)."""
     z = torch.randn(n, generator=generator, device=device)
     return torch.exp(z * p_std + p_mean)

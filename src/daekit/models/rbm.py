@@ -44,8 +44,9 @@ learning rates work on sparse and dense inputs (:mod:`daekit.dbn` has the measur
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,7 +59,6 @@ from ..utils.validation import check_positive, check_positive_int
 __all__ = ["RBMConfig", "RBM", "as_unit_interval", "cd_statistics", "cd_momentum_step"]
 
 
-
 def as_unit_interval(x: Any, name: str = "x") -> np.ndarray:
     """``x`` as a float32 array (N, D) in [0, 1], or ``ValueError`` naming ``name``."""
     a = x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x)
@@ -67,8 +67,9 @@ def as_unit_interval(x: Any, name: str = "x") -> np.ndarray:
         raise ValueError(f"{name} must hold at least one example")
     a = a.reshape(len(a), -1)
     if not np.isfinite(a).all() or a.min() < 0.0 or a.max() > 1.0:
-        raise ValueError(f"{name} must lie in [0, 1] (Bernoulli visible units of an RBM), "
-                         f"got values in [{a.min():g}, {a.max():g}]")
+        raise ValueError(
+            f"{name} must lie in [0, 1] (Bernoulli visible units of an RBM), got values in [{a.min():g}, {a.max():g}]"
+        )
     return a
 
 
@@ -132,14 +133,16 @@ class RBM(nn.Module):
     (n_hidden,) and ``visible_bias`` c (n_visible,). The parameters are updated in place by
     :func:`train_rbm` (no autograd); ``history`` is its :class:`RBMHistory` once trained."""
 
-    def __init__(self, n_visible: int, n_hidden: int, *, init_std: float = 0.01,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self, n_visible: int, n_hidden: int, *, init_std: float = 0.01, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__()
         n_visible = check_positive_int(n_visible, "n_visible")
         n_hidden = check_positive_int(n_hidden, "n_hidden")
         init_std = check_positive(init_std, "init_std", allow_zero=True)
-        self.weight = nn.Parameter(torch.randn(n_hidden, n_visible, generator=generator) * init_std,
-                                   requires_grad=False)
+        self.weight = nn.Parameter(
+            torch.randn(n_hidden, n_visible, generator=generator) * init_std, requires_grad=False
+        )
         self.hidden_bias = nn.Parameter(torch.zeros(n_hidden), requires_grad=False)
         self.visible_bias = nn.Parameter(torch.zeros(n_visible), requires_grad=False)
         self.history: Any = None  # the rbm_training.RBMHistory of the run that trained it
@@ -183,9 +186,15 @@ class RBM(nn.Module):
 
 
 @torch.no_grad()
-def cd_statistics(rbm: RBM, v0: Tensor, k: int = 1, generator: torch.Generator | None = None, *,
-                  visible_offset: Tensor | None = None,
-                  hidden_offset: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+def cd_statistics(
+    rbm: RBM,
+    v0: Tensor,
+    k: int = 1,
+    generator: torch.Generator | None = None,
+    *,
+    visible_offset: Tensor | None = None,
+    hidden_offset: Tensor | None = None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """The CD-k estimate of the log-likelihood gradient on the minibatch ``v0``, averaged over it.
 
     Returns ``(dW, db, dc, h0, vk)``: dW = <(h − λ)(v − μ)ᵀ>_data − <(h − λ)(v − μ)ᵀ>_k
@@ -208,10 +217,19 @@ def cd_statistics(rbm: RBM, v0: Tensor, k: int = 1, generator: torch.Generator |
 
 
 @torch.no_grad()
-def cd_momentum_step(rbm: RBM, v0: Tensor, velocity: Sequence[Tensor], *, lr: float, momentum: float,
-                     weight_decay: float = 0.0, k: int = 1, generator: torch.Generator | None = None,
-                     visible_offset: Tensor | None = None,
-                     hidden_offset: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def cd_momentum_step(
+    rbm: RBM,
+    v0: Tensor,
+    velocity: Sequence[Tensor],
+    *,
+    lr: float,
+    momentum: float,
+    weight_decay: float = 0.0,
+    k: int = 1,
+    generator: torch.Generator | None = None,
+    visible_offset: Tensor | None = None,
+    hidden_offset: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
     """One step of :func:`train_rbm`, in place: with the CD-k statistics of :func:`cd_statistics`
     (same offsets, same draws from ``generator``) and ``velocity = [V_W, V_b, V_c]``,
 

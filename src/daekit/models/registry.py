@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import torch
 from safetensors.torch import load_file, save
@@ -21,7 +22,15 @@ from torch import nn
 from ..utils.atomic import atomic_directory, atomic_write_bytes, write_json
 from ..utils.checksums import verify_checksums, write_checksums
 
-__all__ = ["MODEL_REGISTRY", "register_model", "model_config", "write_model_files", "save_model", "load_model", "read_weights"]
+__all__ = [
+    "MODEL_REGISTRY",
+    "register_model",
+    "model_config",
+    "write_model_files",
+    "save_model",
+    "load_model",
+    "read_weights",
+]
 
 MODEL_REGISTRY: dict[str, Callable[[dict[str, Any]], nn.Module]] = {}
 

@@ -18,8 +18,9 @@ everywhere). Every model has a ``config`` dataclass and ``from_config``; both ar
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -59,8 +60,9 @@ def _check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
     return tuple(int(h) for h in hidden)
 
 
-def _mlp(n_in: int, hidden: tuple[int, ...], n_out: int, activation: str,
-         generator: torch.Generator | None) -> nn.Sequential:
+def _mlp(
+    n_in: int, hidden: tuple[int, ...], n_out: int, activation: str, generator: torch.Generator | None
+) -> nn.Sequential:
     """Linear/activation stack; weights and biases ~ U(±1/√fan_in) (PyTorch's default bounds)
     drawn from ``generator`` so that the same seed builds the same network."""
     layers: list[nn.Module] = []
@@ -148,13 +150,22 @@ class ScoreNet(nn.Module):
         Source of the initial weights (and of B).
     """
 
-    def __init__(self, n_features: int, hidden: Sequence[int] = (128, 128), activation: str = "softplus",
-                 output_scale: float = 1.0, fourier_features: int = 0, fourier_scale: float = 1.0,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        n_features: int,
+        hidden: Sequence[int] = (128, 128),
+        activation: str = "softplus",
+        output_scale: float = 1.0,
+        fourier_features: int = 0,
+        fourier_scale: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.config = ScoreNetConfig(n_features, hidden, activation, output_scale, fourier_features, fourier_scale)
         if self.config.fourier_features:
-            self.features: nn.Module = FourierFeatures(n_features, fourier_features, self.config.fourier_scale, generator)
+            self.features: nn.Module = FourierFeatures(
+                n_features, fourier_features, self.config.fourier_scale, generator
+            )
             n_in = self.features.n_out
         else:
             self.features = nn.Identity()
@@ -162,7 +173,7 @@ class ScoreNet(nn.Module):
         self.net = _mlp(n_in, self.config.hidden, n_features, activation, generator)
 
     @classmethod
-    def from_config(cls, config: ScoreNetConfig | dict[str, Any]) -> "ScoreNet":
+    def from_config(cls, config: ScoreNetConfig | dict[str, Any]) -> ScoreNet:
         if isinstance(config, dict):
             config = ScoreNetConfig(**config)
         return cls(**config.to_dict())
@@ -176,8 +187,10 @@ class ScoreNet(nn.Module):
 
     def extra_repr(self) -> str:
         c = self.config
-        return (f"n_features={c.n_features}, hidden={list(c.hidden)}, activation={c.activation}, "
-                f"output_scale={c.output_scale:g}, fourier_features={c.fourier_features}")
+        return (
+            f"n_features={c.n_features}, hidden={list(c.hidden)}, activation={c.activation}, "
+            f"output_scale={c.output_scale:g}, fourier_features={c.fourier_features}"
+        )
 
 
 @dataclass
@@ -226,25 +239,36 @@ class NoiseConditionalScoreNet(nn.Module):
         Random Fourier features of x, as for :class:`ScoreNet`.
     """
 
-    def __init__(self, n_features: int, hidden: Sequence[int] = (128, 128), activation: str = "softplus",
-                 n_frequencies: int = 0, fourier_features: int = 0, fourier_scale: float = 1.0,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        n_features: int,
+        hidden: Sequence[int] = (128, 128),
+        activation: str = "softplus",
+        n_frequencies: int = 0,
+        fourier_features: int = 0,
+        fourier_scale: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
-        self.config = NoiseConditionalScoreNetConfig(n_features, hidden, activation, n_frequencies,
-                                                     fourier_features, fourier_scale)
+        self.config = NoiseConditionalScoreNetConfig(
+            n_features, hidden, activation, n_frequencies, fourier_features, fourier_scale
+        )
         if self.config.fourier_features:
-            self.features: nn.Module = FourierFeatures(n_features, fourier_features, self.config.fourier_scale, generator)
+            self.features: nn.Module = FourierFeatures(
+                n_features, fourier_features, self.config.fourier_scale, generator
+            )
             n_in = self.features.n_out
         else:
             self.features = nn.Identity()
             n_in = n_features
         n_embed = 1 + 2 * self.config.n_frequencies
         self.net = _mlp(n_in + n_embed, self.config.hidden, n_features, activation, generator)
-        self.register_buffer("frequencies", 2.0 ** torch.arange(self.config.n_frequencies, dtype=torch.float32),
-                             persistent=False)
+        self.register_buffer(
+            "frequencies", 2.0 ** torch.arange(self.config.n_frequencies, dtype=torch.float32), persistent=False
+        )
 
     @classmethod
-    def from_config(cls, config: NoiseConditionalScoreNetConfig | dict[str, Any]) -> "NoiseConditionalScoreNet":
+    def from_config(cls, config: NoiseConditionalScoreNetConfig | dict[str, Any]) -> NoiseConditionalScoreNet:
         if isinstance(config, dict):
             config = NoiseConditionalScoreNetConfig(**config)
         return cls(**config.to_dict())
@@ -266,7 +290,9 @@ class NoiseConditionalScoreNet(nn.Module):
             sigma = sigma.reshape(1).expand(n)
         sigma = sigma.reshape(-1)
         if sigma.shape[0] != n:
-            raise ValueError(f"sigma must be a scalar or have one value per example ({n}), got shape {tuple(sigma.shape)}")
+            raise ValueError(
+                f"sigma must be a scalar or have one value per example ({n}), got shape {tuple(sigma.shape)}"
+            )
         if not (sigma > 0).all():
             raise ValueError("sigma must be > 0")
         out = self.net(torch.cat([self.features(flat), self.embed(sigma)], dim=1)) / sigma[:, None]
@@ -278,5 +304,7 @@ class NoiseConditionalScoreNet(nn.Module):
 
     def extra_repr(self) -> str:
         c = self.config
-        return (f"n_features={c.n_features}, hidden={list(c.hidden)}, activation={c.activation}, "
-                f"n_frequencies={c.n_frequencies}, fourier_features={c.fourier_features}")
+        return (
+            f"n_features={c.n_features}, hidden={list(c.hidden)}, activation={c.activation}, "
+            f"n_frequencies={c.n_frequencies}, fourier_features={c.fourier_features}"
+        )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence, cast
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -29,8 +30,9 @@ class StackedNetworkConfig:
 
     def __post_init__(self) -> None:
         check_positive_int(self.n_visible, "n_visible")
-        self.hidden_layer_sizes = [check_positive_int(s, f"hidden_layer_sizes[{i}]")
-                                   for i, s in enumerate(self.hidden_layer_sizes)]
+        self.hidden_layer_sizes = [
+            check_positive_int(s, f"hidden_layer_sizes[{i}]") for i, s in enumerate(self.hidden_layer_sizes)
+        ]
         if not self.hidden_layer_sizes:
             raise ValueError("hidden_layer_sizes must name at least one hidden layer")
         check_positive_int(self.n_classes, "n_classes")
@@ -50,8 +52,14 @@ class StackedNetwork(ScratchSpace, nn.Module):
     logistic regression of the Theano tutorial).
     """
 
-    def __init__(self, n_visible: int, hidden_layer_sizes: Sequence[int], n_classes: int,
-                 activation: str = "sigmoid", generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        n_visible: int,
+        hidden_layer_sizes: Sequence[int],
+        n_classes: int,
+        activation: str = "sigmoid",
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.config = StackedNetworkConfig(n_visible, list(hidden_layer_sizes), n_classes, activation)
         self.act = activation_fn(activation)
@@ -66,13 +74,13 @@ class StackedNetwork(ScratchSpace, nn.Module):
         nn.init.zeros_(self.output.bias)
 
     @classmethod
-    def from_config(cls, config: StackedNetworkConfig | dict[str, Any]) -> "StackedNetwork":
+    def from_config(cls, config: StackedNetworkConfig | dict[str, Any]) -> StackedNetwork:
         if isinstance(config, dict):
             config = StackedNetworkConfig(**config)
         return cls(**config.to_dict())
 
     @classmethod
-    def from_pretrained(cls, encoders: Sequence[DAE], n_classes: int) -> "StackedNetwork":
+    def from_pretrained(cls, encoders: Sequence[DAE], n_classes: int) -> StackedNetwork:
         """The network whose hidden layer k starts from the encoder (W, b) of ``encoders[k]``."""
         if not encoders:
             raise ValueError("encoders must hold at least one pretrained DAE")
@@ -80,8 +88,10 @@ class StackedNetwork(ScratchSpace, nn.Module):
         net = cls(encoders[0].config.n_visible, [e.config.n_hidden for e in encoders], n_classes, activation)
         for k, (layer, dae) in enumerate(zip(cast("Sequence[nn.Linear]", net.hidden), encoders)):
             if dae.config.n_visible != layer.in_features or dae.config.activation != activation:
-                raise ValueError(f"encoder {k + 1} ({dae.config.n_visible} -> {dae.config.n_hidden}, "
-                                 f"{dae.config.activation}) does not fit layer {k + 1} of the stack")
+                raise ValueError(
+                    f"encoder {k + 1} ({dae.config.n_visible} -> {dae.config.n_hidden}, "
+                    f"{dae.config.activation}) does not fit layer {k + 1} of the stack"
+                )
             with torch.no_grad():
                 layer.weight.copy_(dae.W.detach().to(layer.weight.device))
                 layer.bias.copy_(dae.b.detach().to(layer.bias.device))

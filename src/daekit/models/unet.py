@@ -98,9 +98,13 @@ class UNetConfig:
         try:
             self.channel_mult = tuple(int(m) for m in self.channel_mult)
         except (TypeError, ValueError):
-            raise TypeError(f"channel_mult must be a sequence of positive integers, got {self.channel_mult!r}") from None
+            raise TypeError(
+                f"channel_mult must be a sequence of positive integers, got {self.channel_mult!r}"
+            ) from None
         if not self.channel_mult or any(m <= 0 for m in self.channel_mult):
-            raise ValueError(f"channel_mult must be a non-empty sequence of positive integers, got {self.channel_mult!r}")
+            raise ValueError(
+                f"channel_mult must be a non-empty sequence of positive integers, got {self.channel_mult!r}"
+            )
         check_positive_int(self.blocks_per_level, "blocks_per_level")
         check_positive_int(self.embed_features, "embed_features")
         if self.embed_features < 2:
@@ -128,11 +132,19 @@ class UNet(nn.Module):
     dropout : dropout rate inside the residual blocks.
     """
 
-    def __init__(self, in_channels: int = 1, channels: int = 32, channel_mult: Sequence[int] = (1, 2, 2),
-                 blocks_per_level: int = 2, embed_features: int = 64, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        in_channels: int = 1,
+        channels: int = 32,
+        channel_mult: Sequence[int] = (1, 2, 2),
+        blocks_per_level: int = 2,
+        embed_features: int = 64,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
-        self.config = UNetConfig(in_channels, channels, tuple(channel_mult), blocks_per_level, embed_features,
-                                 float(dropout))
+        self.config = UNetConfig(
+            in_channels, channels, tuple(channel_mult), blocks_per_level, embed_features, float(dropout)
+        )
         c = self.config
         n_embed = 4 * c.channels
         widths = [c.channels * m for m in c.channel_mult]
@@ -151,7 +163,7 @@ class UNet(nn.Module):
                 self.downsample.append(nn.Conv2d(w, w, 3, stride=2, padding=1))
         self.mid = nn.ModuleList([ResidualBlock(width, width, n_embed, c.dropout) for _ in range(2)])
         self.up_blocks = nn.ModuleList()
-        for i, w in reversed(list(enumerate(widths))):
+        for _, w in reversed(list(enumerate(widths))):
             blocks = nn.ModuleList()
             for j in range(c.blocks_per_level):
                 blocks.append(ResidualBlock(width + (w if j == 0 else 0), w, n_embed, c.dropout))
@@ -193,5 +205,7 @@ class UNet(nn.Module):
 
     def extra_repr(self) -> str:
         c = self.config
-        return (f"in_channels={c.in_channels}, channels={c.channels}, channel_mult={list(c.channel_mult)}, "
-                f"blocks_per_level={c.blocks_per_level}")
+        return (
+            f"in_channels={c.in_channels}, channels={c.channels}, channel_mult={list(c.channel_mult)}, "
+            f"blocks_per_level={c.blocks_per_level}"
+        )

@@ -14,8 +14,7 @@ from torch import Tensor
 
 from ..utils.validation import check_choice
 
-__all__ = ["PRECISIONS", "LOW_PRECISION_MIN_INNER", "compute_dtype", "bfloat16_is_native", "matmul_into",
-           "add_matmul_"]
+__all__ = ["PRECISIONS", "LOW_PRECISION_MIN_INNER", "compute_dtype", "bfloat16_is_native", "matmul_into", "add_matmul_"]
 
 #: The values of ``precision`` (``TrainConfig``, ``StackedConfig``, the estimators, the CLI).
 PRECISIONS = ("float32", "bfloat16")

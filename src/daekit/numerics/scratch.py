@@ -7,7 +7,8 @@ arrays are scratch space, not state: they are dropped when a module is pickled o
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -21,8 +22,9 @@ class ScratchSpace:
     """Mixin for an ``nn.Module``: ``self._scratch(key, shapes, dtype, device)`` returns empty
     tensors of ``shapes``, the same ones on every call with the same arguments."""
 
-    def _scratch(self, key: Any, shapes: Sequence[tuple[int, ...]], dtype: torch.dtype,
-                 device: torch.device) -> tuple[Tensor, ...]:
+    def _scratch(
+        self, key: Any, shapes: Sequence[tuple[int, ...]], dtype: torch.dtype, device: torch.device
+    ) -> tuple[Tensor, ...]:
         cache = self.__dict__.setdefault(_ATTR, {})
         full_key = (key, tuple(map(tuple, shapes)), dtype, device)
         if full_key not in cache:

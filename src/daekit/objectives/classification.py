@@ -24,8 +24,14 @@ class ClassificationObjective:
     def supports_fused(self, model: nn.Module) -> bool:
         return supports_fused_sgd(model)
 
-    def fused_sgd_step(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator, lr: float,
-                       compute_dtype: torch.dtype | None = None) -> Tensor:
+    def fused_sgd_step(
+        self,
+        model: nn.Module,
+        batch: tuple[Tensor, ...],
+        generator: torch.Generator,
+        lr: float,
+        compute_dtype: torch.dtype | None = None,
+    ) -> Tensor:
         """The same step as this objective + backward + plain SGD, written out by hand
         (:meth:`daekit.models.stacked.StackedNetwork.fused_sgd_step`)."""
         return cast(FusedSGDModel, model).fused_sgd_step(batch[0], batch[1], lr, compute_dtype)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, cast
+from collections.abc import Callable
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -26,7 +27,7 @@ class DenoisingObjective:
         x = batch[0]
         return cast(DenoisingModel, model).loss(x, self.corruption(x, generator))
 
-    def sharded(self, start: int, stop: int, global_size: int) -> "DenoisingObjective":
+    def sharded(self, start: int, stop: int, global_size: int) -> DenoisingObjective:
         """This objective for rows [start, stop) of a global batch, with the same corruption draws
         as one process corrupting the whole batch (data-parallel training)."""
         return DenoisingObjective(ShardedCorruption(self.corruption, start, stop, global_size))
@@ -34,8 +35,14 @@ class DenoisingObjective:
     def supports_fused(self, model: nn.Module) -> bool:
         return supports_fused_sgd(model)
 
-    def fused_sgd_step(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator, lr: float,
-                       compute_dtype: torch.dtype | None = None) -> Tensor:
+    def fused_sgd_step(
+        self,
+        model: nn.Module,
+        batch: tuple[Tensor, ...],
+        generator: torch.Generator,
+        lr: float,
+        compute_dtype: torch.dtype | None = None,
+    ) -> Tensor:
         """The same step as ``objective`` + backward + plain SGD, with the model's hand-written
         gradient (:meth:`daekit.models.dae.DAE.fused_sgd_step`); same corruption draws."""
         x = batch[0]

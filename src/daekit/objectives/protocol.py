@@ -22,8 +22,16 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Objective", "FusedSGDObjective", "ShardableObjective", "GradEvaluatedObjective", "FusedSGDModel",
-           "DenoisingModel", "ReconstructionDistribution", "supports_fused_sgd"]
+__all__ = [
+    "Objective",
+    "FusedSGDObjective",
+    "ShardableObjective",
+    "GradEvaluatedObjective",
+    "FusedSGDModel",
+    "DenoisingModel",
+    "ReconstructionDistribution",
+    "supports_fused_sgd",
+]
 
 
 class Objective(Protocol):
@@ -42,8 +50,14 @@ class FusedSGDObjective(Protocol):
 
     def supports_fused(self, model: nn.Module) -> bool: ...
 
-    def fused_sgd_step(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator, lr: float,
-                       compute_dtype: torch.dtype | None = None) -> Tensor: ...
+    def fused_sgd_step(
+        self,
+        model: nn.Module,
+        batch: tuple[Tensor, ...],
+        generator: torch.Generator,
+        lr: float,
+        compute_dtype: torch.dtype | None = None,
+    ) -> Tensor: ...
 
 
 @runtime_checkable
@@ -71,7 +85,9 @@ class FusedSGDModel(Protocol):
     @property
     def supports_fused_sgd(self) -> bool: ...
 
-    def fused_sgd_step(self, x: Tensor, target: Tensor, lr: float, compute_dtype: torch.dtype | None = None) -> Tensor: ...
+    def fused_sgd_step(
+        self, x: Tensor, target: Tensor, lr: float, compute_dtype: torch.dtype | None = None
+    ) -> Tensor: ...
 
 
 class DenoisingModel(Protocol):

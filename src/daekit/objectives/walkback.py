@@ -16,7 +16,8 @@ k losses are averaged, as in the GSN code's walkback.
 
 from __future__ import annotations
 
-from typing import Callable, cast
+from collections.abc import Callable
+from typing import cast
 
 import torch
 from torch import Tensor, nn

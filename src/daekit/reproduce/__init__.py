@@ -47,17 +47,28 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from .budget import BUDGETS, Budget, checked_numbers, get_budget
-from .cells import cell_path, cell_settings, read_cells, run_cell
+from .cells import cell_path, read_cells, run_cell
 from .data import ReproData, prepare_data
-from .published import (DATASET_LABELS, DATASETS, MODELS, NOISE_LEVELS, PAPER, PAPER_TEST_SIZES, PUBLISHED, Published,
-                        resolve_datasets, resolve_models)
-from .table import assemble_table, pct, selected
+from .published import (
+    DATASET_LABELS,
+    DATASETS,
+    MODELS,
+    NOISE_LEVELS,
+    PAPER,
+    PAPER_TEST_SIZES,
+    PUBLISHED,
+    Published,
+    resolve_datasets,
+    resolve_models,
+)
+from .table import assemble_table
 from .trials import log
 
 __all__ = [
@@ -94,9 +105,11 @@ def _check_same_data(out: Path, dataset: str, kept: Sequence[str], sha256: str |
             continue
         stored = json.loads(path.read_text()).get("data", {}).get("sha256")
         if stored is not None and sha256 is not None and stored != sha256:
-            raise ValueError(f"{cell_path(out, dataset, model)} was computed on other data ({dataset} SHA-256 "
-                             f"{stored[:12]}…, generated now: {sha256[:12]}…); recompute the row with "
-                             f"force=True (--force) or choose another out folder")
+            raise ValueError(
+                f"{cell_path(out, dataset, model)} was computed on other data ({dataset} SHA-256 "
+                f"{stored[:12]}…, generated now: {sha256[:12]}…); recompute the row with "
+                f"force=True (--force) or choose another out folder"
+            )
 
 
 def reproduce_vincent2010(
@@ -183,8 +196,15 @@ def reproduce_vincent2010(
 
     resolve_device(device)
     out = Path(out)
-    spec = {"budget": budget, "out": str(out), "sizes": sizes, "root": None if root is None else str(root),
-            "device": device, "threads": threads, "search": search_key}
+    spec = {
+        "budget": budget,
+        "out": str(out),
+        "sizes": sizes,
+        "root": None if root is None else str(root),
+        "device": device,
+        "threads": threads,
+        "search": search_key,
+    }
     result: dict[str, Any] = {"computed": [], "cached": [], "failed": [], "cells": {}, "errors": {}, "seconds": {}}
     plan: dict[str, list[str]] = {}
     for name in names:  # check every cached cell before computing anything
@@ -198,9 +218,11 @@ def reproduce_vincent2010(
             wanted, stored = CellSpec(name, model, **spec).settings(), cell.get("settings", {})
             if stored != wanted:
                 diff = sorted(k for k in set(wanted) | set(stored) if wanted.get(k) != stored.get(k))
-                raise ValueError(f"{path} was computed with other settings ({', '.join(diff)} differ; its "
-                                 f"budget: {cell.get('budget')!r}, asked: {budget.name!r}); pass force=True "
-                                 f"(--force) to recompute it, or choose another out folder")
+                raise ValueError(
+                    f"{path} was computed with other settings ({', '.join(diff)} differ; its "
+                    f"budget: {cell.get('budget')!r}, asked: {budget.name!r}); pass force=True "
+                    f"(--force) to recompute it, or choose another out folder"
+                )
             result["cells"].setdefault(name, {})[model] = cell
             result["cached"].append([name, model])
     plans = []
@@ -210,10 +232,16 @@ def reproduce_vincent2010(
                 continue
             data = prepare_data(name, budget, root=root, sizes=sizes)  # generates the data set once, here
             _check_same_data(out, name, [m for m in MODELS if m not in todo], data.info.get("sha256"))
-            log(verbose, f"[{name}] train/valid/test = {data.info['n_train']}/{data.info['n_valid']}/"
-                          f"{data.info['n_test']}; computing {', '.join(todo)}"
-                          + (f" (cached: {', '.join(m for m in chosen_models if m not in todo)})"
-                             if len(todo) < len(chosen_models) else ""))
+            log(
+                verbose,
+                f"[{name}] train/valid/test = {data.info['n_train']}/{data.info['n_valid']}/"
+                f"{data.info['n_test']}; computing {', '.join(todo)}"
+                + (
+                    f" (cached: {', '.join(m for m in chosen_models if m not in todo)})"
+                    if len(todo) < len(chosen_models)
+                    else ""
+                ),
+            )
             for model in todo:
                 cell = CellSpec(name, model, **spec)
                 if force:
@@ -233,8 +261,11 @@ def reproduce_vincent2010(
     if plans:
         n_points = sum(p.n_points for p in plans)
         with grid_executor(workers, scheduler) as executor:
-            log(verbose, f"{len(plans)} cells, {n_points} grid points on {executor.workers} worker(s)"
-                          + (f"; Dask dashboard: {executor.dashboard}" if executor.dashboard else ""))
+            log(
+                verbose,
+                f"{len(plans)} cells, {n_points} grid points on {executor.workers} worker(s)"
+                + (f"; Dask dashboard: {executor.dashboard}" if executor.dashboard else ""),
+            )
             report = run_grid(plans, executor, verbose=verbose, on_cell=on_cell)
         for (name, model), cell in report["cells"].items():
             result["cells"].setdefault(name, {})[model] = cell
@@ -248,7 +279,10 @@ def reproduce_vincent2010(
         result["wall_seconds"] = report["wall_seconds"]
     else:
         result["points"], result["cpu_seconds"], result["wall_seconds"] = (
-            {"computed": [], "cached": [], "failed": []}, 0.0, 0.0)
+            {"computed": [], "cached": [], "failed": []},
+            0.0,
+            0.0,
+        )
         result["task_cpu_seconds"] = 0.0
     md, png = assemble_table(out)
     result["table_md"], result["table_png"] = str(md), str(png)

@@ -25,8 +25,10 @@ def checked_numbers(value: Any, name: str, kind: type, minimum: float, allow_equ
     for v in items:
         bad = isinstance(v, bool) or not isinstance(v, (int, float) if kind is float else int)
         if bad or not math.isfinite(v) or v < minimum or (not allow_equal and v == minimum):
-            raise ValueError(f"{name} must hold {'numbers' if kind is float else 'integers'} "
-                             f"{'>=' if allow_equal else '>'} {minimum}, got {value!r}")
+            raise ValueError(
+                f"{name} must hold {'numbers' if kind is float else 'integers'} "
+                f"{'>=' if allow_equal else '>'} {minimum}, got {value!r}"
+            )
     return tuple(kind(v) for v in items)
 
 
@@ -113,22 +115,29 @@ class Budget:
         object.__setattr__(self, "pretrain_lr", value)
         object.__setattr__(self, "finetune_lrs", checked_numbers(self.finetune_lrs, "finetune_lrs", float, 0.0, False))
 
-    def replace(self, **changes: Any) -> "Budget":
+    def replace(self, **changes: Any) -> Budget:
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
 
     def data_settings(self) -> dict[str, Any]:
-        return {"max_train": self.max_train, "max_valid": self.max_valid, "max_test": self.max_test,
-                "seed": self.seed}
+        return {"max_train": self.max_train, "max_valid": self.max_valid, "max_test": self.max_test, "seed": self.seed}
 
     def model_settings(self, model: str) -> dict[str, Any]:
         """The settings that determine the cell of ``model`` (stored in it, compared on reuse)."""
         if model == "SVMrbf":
-            return {"svm_C": list(self.svm_C), "svm_gamma": list(self.svm_gamma),
-                    "svm_grid_max_train": self.svm_grid_max_train}
-        common = {"widths": list(self.widths), "pretrain_epochs": list(self.pretrain_epochs),
-                  "n_layers": self.n_layers, "finetune_epochs": self.finetune_epochs, "patience": self.patience,
-                  "batch_size": self.batch_size}
+            return {
+                "svm_C": list(self.svm_C),
+                "svm_gamma": list(self.svm_gamma),
+                "svm_grid_max_train": self.svm_grid_max_train,
+            }
+        common = {
+            "widths": list(self.widths),
+            "pretrain_epochs": list(self.pretrain_epochs),
+            "n_layers": self.n_layers,
+            "finetune_epochs": self.finetune_epochs,
+            "patience": self.patience,
+            "batch_size": self.batch_size,
+        }
         # one fine-tuning learning rate keeps the key of the cells computed before it became a grid
         if len(self.finetune_lrs) == 1:
             common["finetune_lr"] = self.finetune_lrs[0]
@@ -159,24 +168,34 @@ class Budget:
 
     def describe(self) -> str:
         """One paragraph (Markdown) listing the exact grids."""
-        caps = ", ".join(f"{k.split('_')[1]} ≤ {v}" for k, v in
-                         (("max_train", self.max_train), ("max_valid", self.max_valid), ("max_test", self.max_test))
-                         if v is not None) or "full splits"
+        caps = (
+            ", ".join(
+                f"{k.split('_')[1]} ≤ {v}"
+                for k, v in (("max_train", self.max_train), ("max_valid", self.max_valid), ("max_test", self.max_test))
+                if v is not None
+            )
+            or "full splits"
+        )
         svm_cap = f" (grid on ≤ {self.svm_grid_max_train} training examples)" if self.svm_grid_max_train else ""
         rbm = "daekit RBM: CD-1, momentum, centred" if self.rbm == "daekit" else "scikit-learn BernoulliRBM, PCD"
-        return (f"budget **{self.name}**: data {caps}; "
-                f"SVMrbf C ∈ {{{', '.join(f'{c:g}' for c in self.svm_C)}}} × γ ∈ "
-                f"{{{', '.join(f'{g:g}' for g in self.svm_gamma)}}}/(d·Var x){svm_cap}, refit on train+valid; "
-                f"SAA-3/DBN-3/SdA-3: {self.n_layers} layers of width ∈ {{{', '.join(map(str, self.widths))}}} × "
-                f"pretraining epochs ∈ {{{', '.join(map(str, self.pretrain_epochs))}}}, SdA-3 ν ∈ "
-                f"{{{', '.join(f'{v:g}' for v in self.noise_levels)}}} (SAA-3 ν = 0); SGD batch {self.batch_size}, "
-                f"pretraining lr {self.pretrain_lr:g} (DBN-3: RBM lr ∈ {{{', '.join(f'{v:g}' for v in self.rbm_lrs)}}}, "
-                f"batch {self.rbm_batch_size}, {rbm}), "
-                f"fine-tuning lr ∈ {{{', '.join(f'{v:g}' for v in self.finetune_lrs)}}} (from one pretrained stack) for ≤ {self.finetune_epochs} epochs, early stopping "
-                f"(patience {self.patience}) on validation error"
-                + (f" (both scaled up to at least {self.finetune_min_updates} updates on small training sets)"
-                   if self.finetune_min_updates else "")
-                + f"; grid ties broken by validation cross-entropy; seed {self.seed}.")
+        return (
+            f"budget **{self.name}**: data {caps}; "
+            f"SVMrbf C ∈ {{{', '.join(f'{c:g}' for c in self.svm_C)}}} × γ ∈ "
+            f"{{{', '.join(f'{g:g}' for g in self.svm_gamma)}}}/(d·Var x){svm_cap}, refit on train+valid; "
+            f"SAA-3/DBN-3/SdA-3: {self.n_layers} layers of width ∈ {{{', '.join(map(str, self.widths))}}} × "
+            f"pretraining epochs ∈ {{{', '.join(map(str, self.pretrain_epochs))}}}, SdA-3 ν ∈ "
+            f"{{{', '.join(f'{v:g}' for v in self.noise_levels)}}} (SAA-3 ν = 0); SGD batch {self.batch_size}, "
+            f"pretraining lr {self.pretrain_lr:g} (DBN-3: RBM lr ∈ {{{', '.join(f'{v:g}' for v in self.rbm_lrs)}}}, "
+            f"batch {self.rbm_batch_size}, {rbm}), "
+            f"fine-tuning lr ∈ {{{', '.join(f'{v:g}' for v in self.finetune_lrs)}}} (from one pretrained stack) for ≤ {self.finetune_epochs} epochs, early stopping "
+            f"(patience {self.patience}) on validation error"
+            + (
+                f" (both scaled up to at least {self.finetune_min_updates} updates on small training sets)"
+                if self.finetune_min_updates
+                else ""
+            )
+            + f"; grid ties broken by validation cross-entropy; seed {self.seed}."
+        )
 
 
 #: ``small``: every data set in a few minutes on one CPU thread (24 networks — SdA-3 12, SAA-3 4,
@@ -202,15 +221,42 @@ class Budget:
 #: not the number of updates, was what held pretraining back.
 BUDGETS: dict[str, Budget] = {
     "small": Budget(
-        name="small", max_train=2000, max_valid=2000, max_test=None,
-        svm_C=(1.0, 10.0), svm_gamma=(0.5, 2.0), svm_grid_max_train=None,
-        widths=(100, 300), pretrain_epochs=(2, 3), finetune_epochs=20, patience=5,
-        batch_size=20, pretrain_lr=0.05, finetune_lrs=(0.3,), rbm_lrs=(0.05, 0.1), rbm_batch_size=10),
+        name="small",
+        max_train=2000,
+        max_valid=2000,
+        max_test=None,
+        svm_C=(1.0, 10.0),
+        svm_gamma=(0.5, 2.0),
+        svm_grid_max_train=None,
+        widths=(100, 300),
+        pretrain_epochs=(2, 3),
+        finetune_epochs=20,
+        patience=5,
+        batch_size=20,
+        pretrain_lr=0.05,
+        finetune_lrs=(0.3,),
+        rbm_lrs=(0.05, 0.1),
+        rbm_batch_size=10,
+    ),
     "paper": Budget(
-        name="paper", max_train=None, max_valid=None, max_test=None,
-        svm_C=(0.1, 1.0, 10.0, 100.0), svm_gamma=(0.25, 0.5, 1.0, 2.0, 4.0), svm_grid_max_train=10_000,
-        widths=(500, 1000), pretrain_epochs=(15, 30), finetune_epochs=60, patience=10, finetune_min_updates=30_000,
-        batch_size=20, pretrain_lr=0.05, finetune_lrs=(0.5, 1.0, 2.0), rbm_lrs=(0.01, 0.05), rbm_batch_size=10),
+        name="paper",
+        max_train=None,
+        max_valid=None,
+        max_test=None,
+        svm_C=(0.1, 1.0, 10.0, 100.0),
+        svm_gamma=(0.25, 0.5, 1.0, 2.0, 4.0),
+        svm_grid_max_train=10_000,
+        widths=(500, 1000),
+        pretrain_epochs=(15, 30),
+        finetune_epochs=60,
+        patience=10,
+        finetune_min_updates=30_000,
+        batch_size=20,
+        pretrain_lr=0.05,
+        finetune_lrs=(0.5, 1.0, 2.0),
+        rbm_lrs=(0.01, 0.05),
+        rbm_batch_size=10,
+    ),
 }
 
 

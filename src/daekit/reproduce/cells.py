@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..utils.atomic import write_json
 from .budget import Budget, get_budget
@@ -22,21 +23,43 @@ def cell_path(out: str | os.PathLike, dataset: str, model: str) -> Path:
     return Path(out) / "cells" / dataset / f"{model}.json"
 
 
-def cell_settings(dataset: str, budget: Budget, model: str, sizes: Sequence[int] | None,
-                   random_state: int = 0, search: dict[str, Any] | None = None) -> dict[str, Any]:
+def cell_settings(
+    dataset: str,
+    budget: Budget,
+    model: str,
+    sizes: Sequence[int] | None,
+    random_state: int = 0,
+    search: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The settings that determine a cell (stored in it, compared on reuse); ``search`` describes
     a search other than the full grid (:mod:`daekit.reproduce.halving`)."""
-    settings = {"paper": PAPER, "dataset": dataset, "model": model, "budget": budget.name,
-                "data": {**budget.data_settings(), "sizes": None if sizes is None else [int(s) for s in sizes],
-                         "random_state": int(random_state)},
-                "grid": budget.model_settings(model)}
+    settings = {
+        "paper": PAPER,
+        "dataset": dataset,
+        "model": model,
+        "budget": budget.name,
+        "data": {
+            **budget.data_settings(),
+            "sizes": None if sizes is None else [int(s) for s in sizes],
+            "random_state": int(random_state),
+        },
+        "grid": budget.model_settings(model),
+    }
     if search is not None:
         settings["search"] = search
     return json.loads(json.dumps(settings))  # as it reads back from JSON
 
 
-def run_cell(data: ReproData, model: str, budget: str | Budget = "small", *, out: str | os.PathLike | None = None,
-             sizes: Sequence[int] | None = None, device: str = "auto", verbose: int = 1) -> dict[str, Any]:
+def run_cell(
+    data: ReproData,
+    model: str,
+    budget: str | Budget = "small",
+    *,
+    out: str | os.PathLike | None = None,
+    sizes: Sequence[int] | None = None,
+    device: str = "auto",
+    verbose: int = 1,
+) -> dict[str, Any]:
     """Run the grid of ``model`` on ``data`` and return the cell (selection on validation, test
     error of the selected model). With ``out``, grid points are cached under
     ``OUT/cells/NAME/MODEL.trials/`` and the cell is written to :func:`cell_path` (atomically)."""
@@ -53,21 +76,28 @@ def run_cell(data: ReproData, model: str, budget: str | Budget = "small", *, out
     return store_cell(out, make_cell(data, model, budget, settings, body, time.perf_counter() - t0))
 
 
-def make_cell(data: ReproData, model: str, budget: Budget, settings: dict[str, Any], body: dict[str, Any],
-              wall_seconds: float) -> dict[str, Any]:
+def make_cell(
+    data: ReproData, model: str, budget: Budget, settings: dict[str, Any], body: dict[str, Any], wall_seconds: float
+) -> dict[str, Any]:
     """The cell record of ``model`` on ``data`` from the body its selection returned."""
     from .. import __version__
 
     published = PUBLISHED[data.name][model]
     return {
-        **body, "dataset": data.name, "label": DATASET_LABELS[data.name], "model": model, "budget": budget.name,
-        "settings": settings, "data": data.info,
+        **body,
+        "dataset": data.name,
+        "label": DATASET_LABELS[data.name],
+        "model": model,
+        "budget": budget.name,
+        "settings": settings,
+        "data": data.info,
         "published": {"error": published.error / 100.0, "noise": published.noise, "source": published.source},
         # this process's time for the cell (grid points restored from the trial cache count 0)
         "wall_seconds": wall_seconds,
         # training time of every grid point (and the SVM refit), whenever it ran
         "seconds": sum(t["seconds"] for t in body["trials"]) + body.get("refit", {}).get("seconds", 0.0),
-        "daekit_version": __version__, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "daekit_version": __version__,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
 
 

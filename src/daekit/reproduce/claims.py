@@ -80,22 +80,29 @@ class Claim:
             except FileNotFoundError:
                 pass
 
-    def __enter__(self) -> "Claim":
+    def __enter__(self) -> Claim:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.release()
 
 
-def try_claim(path: str | os.PathLike, *, heartbeat: float = HEARTBEAT_SECONDS,
-              stale_after: float = STALE_AFTER_SECONDS) -> Claim | None:
+def try_claim(
+    path: str | os.PathLike, *, heartbeat: float = HEARTBEAT_SECONDS, stale_after: float = STALE_AFTER_SECONDS
+) -> Claim | None:
     """Claim ``path`` for this process, taking over a stale claim; None if another live
     claimant holds it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(8)
-    body = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "token": token,
-                       "started": time.strftime("%Y-%m-%dT%H:%M:%S")}).encode()
+    body = json.dumps(
+        {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "token": token,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+    ).encode()
     for _ in range(3):
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -34,8 +35,14 @@ def subsample(x: np.ndarray, y: np.ndarray, cap: int | None, rng: np.random.Gene
     return x[keep], y[keep]
 
 
-def prepare_data(name: str, budget: str | Budget = "small", *, root: str | os.PathLike | None = None,
-                 sizes: Sequence[int] | None = None, random_state: int = 0) -> ReproData:
+def prepare_data(
+    name: str,
+    budget: str | Budget = "small",
+    *,
+    root: str | os.PathLike | None = None,
+    sizes: Sequence[int] | None = None,
+    random_state: int = 0,
+) -> ReproData:
     """Load data set ``name`` with :func:`daekit.datasets.variants.load_variant` (``root``,
     ``sizes``, ``random_state`` are passed on; ``sizes`` shrinks the generated splits, e.g. for
     tests) and cap each split at the budget's ``max_*`` with a random subset drawn from the
@@ -53,7 +60,14 @@ def prepare_data(name: str, budget: str | Budget = "small", *, root: str | os.Pa
         if len(x) == 0:
             raise ValueError(f"data set {name!r} has no {split} examples (sizes={sizes!r})")
         parts[split] = (x, y)
-    info = {"dataset": name, "random_state": int(random_state), "sizes": None if sizes is None else list(sizes),
-            "sha256": data.sha256, "n_train": len(parts["train"][0]), "n_valid": len(parts["valid"][0]),
-            "n_test": len(parts["test"][0]), "available": list(data.sizes)}
+    info = {
+        "dataset": name,
+        "random_state": int(random_state),
+        "sizes": None if sizes is None else list(sizes),
+        "sha256": data.sha256,
+        "n_train": len(parts["train"][0]),
+        "n_valid": len(parts["valid"][0]),
+        "n_test": len(parts["test"][0]),
+        "available": list(data.sizes),
+    }
     return ReproData(name, *parts["train"], *parts["valid"], *parts["test"], int(data.n_classes), info)

@@ -15,7 +15,8 @@ import contextlib
 import heapq
 import logging
 import os
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +81,12 @@ class DaskExecutor:
             try:
                 finished.append((future.key, future.result()))
             except Exception as exc:  # KilledWorker, a cancelled future...
-                finished.append((future.key, {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                                              "keys": [], "records": []}))
+                finished.append(
+                    (
+                        future.key,
+                        {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "keys": [], "records": []},
+                    )
+                )
         return finished
 
 
@@ -107,8 +112,9 @@ def check_workers(workers: int | None, scheduler: Any = None) -> int:
 
 
 @contextlib.contextmanager
-def grid_executor(workers: int | None = 1, scheduler: Any = None, *,
-                  dashboard_address: str | None = ":0") -> Iterator[InProcessExecutor | DaskExecutor]:
+def grid_executor(
+    workers: int | None = 1, scheduler: Any = None, *, dashboard_address: str | None = ":0"
+) -> Iterator[InProcessExecutor | DaskExecutor]:
     """The executor for ``workers`` / ``scheduler`` (see the module docstring); a cluster
     started here is closed on exit. The dashboard's address is logged when there is one."""
     workers = check_workers(workers, scheduler)
@@ -121,8 +127,11 @@ def grid_executor(workers: int | None = 1, scheduler: Any = None, *,
         return
     with contextlib.ExitStack() as stack:
         if scheduler is None:
-            cluster = stack.enter_context(distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard_address))
+            cluster = stack.enter_context(
+                distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard_address
+                )
+            )
             client = stack.enter_context(distributed.Client(cluster))
             logger.info("started a local Dask cluster of %d single-threaded worker processes", workers)
         else:

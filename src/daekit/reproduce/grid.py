@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
+from typing import Any
 
 from .networks import network_stacks
 from .svm import svm_points
@@ -25,8 +26,9 @@ Stage = list  # of PointTask / CellTask
 Plan = Generator[Stage, list[dict[str, Any]], None]
 
 
-def task_cost(cell: CellSpec, params: dict[str, Any], n_lrs: int, resource: float, n_train: int,
-              n_features: int) -> float:
+def task_cost(
+    cell: CellSpec, params: dict[str, Any], n_lrs: int, resource: float, n_train: int, n_features: int
+) -> float:
     """A rough count of multiply-adds of a task, to start the longest first: an SVM fit grows as
     n² · d, a stack as examples × epochs × the weights of its layers."""
     budget = cell.budget
@@ -39,26 +41,34 @@ def task_cost(cell: CellSpec, params: dict[str, Any], n_lrs: int, resource: floa
     return 6.0 * n_train * weights * epochs * resource
 
 
-def point_tasks(cell: CellSpec, candidates: Sequence[dict[str, Any]], resource: float, n_train: int,
-                n_features: int) -> list[PointTask]:
+def point_tasks(
+    cell: CellSpec, candidates: Sequence[dict[str, Any]], resource: float, n_train: int, n_features: int
+) -> list[PointTask]:
     """The tasks computing the grid points ``candidates`` (in grid order) of ``cell``; for the
     networks, the points of one pretrained stack make one task (pretrained once)."""
     if cell.model == "SVMrbf":
-        return [PointTask(cell, tuple(p.items()), (), resource,
-                          task_cost(cell, p, 0, resource, n_train, n_features)) for p in candidates]
+        return [
+            PointTask(cell, tuple(p.items()), (), resource, task_cost(cell, p, 0, resource, n_train, n_features))
+            for p in candidates
+        ]
     stacks: dict[tuple, list[float]] = {}
     for p in candidates:
         stacks.setdefault(tuple((k, v) for k, v in p.items() if k != "finetune_lr"), []).append(p["finetune_lr"])
-    return [PointTask(cell, stack, tuple(lrs), resource,
-                      task_cost(cell, dict(stack), len(lrs), resource, n_train, n_features))
-            for stack, lrs in stacks.items()]
+    return [
+        PointTask(
+            cell, stack, tuple(lrs), resource, task_cost(cell, dict(stack), len(lrs), resource, n_train, n_features)
+        )
+        for stack, lrs in stacks.items()
+    ]
 
 
 def grid_candidates(cell: CellSpec) -> list[dict[str, Any]]:
     """Every grid point of ``cell``, in grid order."""
     if cell.model == "SVMrbf":
         return svm_points(cell.budget)
-    return [{**s, "finetune_lr": lr} for s in network_stacks(cell.model, cell.budget) for lr in cell.budget.finetune_lrs]
+    return [
+        {**s, "finetune_lr": lr} for s in network_stacks(cell.model, cell.budget) for lr in cell.budget.finetune_lrs
+    ]
 
 
 class GridPlan:
@@ -84,8 +94,14 @@ def _cpu_text(seconds: float) -> str:
     return f"{seconds / 3600:.2f} CPU-h" if seconds >= 3600 else f"{seconds / 60:.1f} CPU-min"
 
 
-def run_grid(plans: Sequence[Any], executor, *, verbose: int = 1, poll: float = 1.0,
-             on_cell: Callable[[CellSpec, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def run_grid(
+    plans: Sequence[Any],
+    executor,
+    *,
+    verbose: int = 1,
+    poll: float = 1.0,
+    on_cell: Callable[[CellSpec, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Run every stage of ``plans`` on ``executor``; a task claimed by a live process elsewhere
     is tried again every ``poll`` seconds until its points are there (or its claim is stale).
     ``on_cell(cell, outcome)`` is called as each cell finishes or fails.
@@ -101,9 +117,15 @@ def run_grid(plans: Sequence[Any], executor, *, verbose: int = 1, poll: float = 
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
-    report: dict[str, Any] = {"cells": {}, "failed": {}, "points": {"computed": [], "cached": [], "failed": []},
-                              "cpu_seconds": 0.0, "dataset_seconds": {},
-                              "cell_status": {}, "task_cpu_seconds": 0.0}
+    report: dict[str, Any] = {
+        "cells": {},
+        "failed": {},
+        "points": {"computed": [], "cached": [], "failed": []},
+        "cpu_seconds": 0.0,
+        "dataset_seconds": {},
+        "cell_status": {},
+        "task_cpu_seconds": 0.0,
+    }
     gens = [plan.stages() for plan in plans]
     stages: list[list] = [[] for _ in plans]
     outcomes: list[Any] = [None for _ in plans]
@@ -167,8 +189,10 @@ def _account(task, outcome: dict[str, Any], report: dict[str, Any], bar, verbose
     report["task_cpu_seconds"] += outcome.get("cpu_seconds", 0.0)
     if isinstance(task, CellTask):
         if status == "failed":
-            report["failed"][(cell.dataset, cell.model)] = {"error": outcome.get("error"),
-                                                            "errors": outcome.get("errors", {})}
+            report["failed"][(cell.dataset, cell.model)] = {
+                "error": outcome.get("error"),
+                "errors": outcome.get("errors", {}),
+            }
             if verbose:
                 bar.write(f"  {task.label()}: FAILED ({outcome.get('error')})")
         else:
@@ -178,8 +202,10 @@ def _account(task, outcome: dict[str, Any], report: dict[str, Any], bar, verbose
             if status == "computed":
                 _spent(report, cell.dataset, c.get("refit", {}).get("seconds", 0.0))
             if verbose:
-                bar.write(f"  {task.label()}: test {100 * c['test_error']:.2f} ±{100 * c['test_ci95']:.2f}%, "
-                          f"valid {100 * c['valid_error']:.2f}%, {c['seconds']:.0f} s of training")
+                bar.write(
+                    f"  {task.label()}: test {100 * c['test_error']:.2f} ±{100 * c['test_ci95']:.2f}%, "
+                    f"valid {100 * c['valid_error']:.2f}%, {c['seconds']:.0f} s of training"
+                )
         return
     keys = [f"{where}/{k}" for k in task.keys()]
     if status == "computed":  # some of the task's points may have been cached
@@ -197,5 +223,7 @@ def _account(task, outcome: dict[str, Any], report: dict[str, Any], bar, verbose
         bar.write(f"  {task.label()}: FAILED ({outcome['error']})")
     elif verbose and status == "computed":
         valid = ", ".join(f"{100 * r['valid_error']:.2f}%" for r in outcome["records"])
-        bar.write(f"    {task.label()}: valid {valid} ({sum(r['seconds'] for r in outcome['records']):.1f} s, "
-                  f"{outcome.get('host')}:{outcome.get('pid')})")
+        bar.write(
+            f"    {task.label()}: valid {valid} ({sum(r['seconds'] for r in outcome['records']):.1f} s, "
+            f"{outcome.get('host')}:{outcome.get('pid')})"
+        )

@@ -29,9 +29,9 @@ def halving_rungs(n_candidates: int, factor: int) -> list[tuple[int, float]]:
     if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2:
         raise ValueError(f"halving factor must be an integer >= 2, got {factor!r}")
     n_rungs = 1
-    while factor ** n_rungs <= n_candidates:
+    while factor**n_rungs <= n_candidates:
         n_rungs += 1
-    return [(math.ceil(n_candidates / factor ** k), float(factor) ** (k - n_rungs + 1)) for k in range(n_rungs)]
+    return [(math.ceil(n_candidates / factor**k), float(factor) ** (k - n_rungs + 1)) for k in range(n_rungs)]
 
 
 def halving_search(factor: int) -> tuple[tuple[str, Any], ...]:
@@ -61,5 +61,5 @@ class HalvingPlan:
             records = {key: r for t, o in zip(tasks, outcomes) for key, r in zip(t.keys(), o["records"])}
             params = [p for t in tasks for p in t.point_params()]  # in the order of ``final``
             ranked = sorted(range(len(final)), key=lambda i: selection_key(records[final[i]]))
-            candidates = [params[i] for i in sorted(ranked[:self.rungs[k + 1][0]])]
+            candidates = [params[i] for i in sorted(ranked[: self.rungs[k + 1][0]])]
         yield [CellTask(self.cell, tuple(seen), tuple(final))]

@@ -3,28 +3,53 @@ the names a user may give them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
-
+from typing import Any
 
 #: The one reproduction implemented so far (the positional argument of ``daekit reproduce``).
 PAPER = "vincent2010"
 
 #: Data sets in the order of the paper's table (names of :func:`daekit.datasets.variants.load_variant`).
-DATASETS = ("mnist", "mnist-basic", "mnist-rot", "mnist-back-rand", "mnist-back-image", "mnist-rot-back-image",
-            "rectangles", "rectangles-images", "convex")
+DATASETS = (
+    "mnist",
+    "mnist-basic",
+    "mnist-rot",
+    "mnist-back-rand",
+    "mnist-back-image",
+    "mnist-rot-back-image",
+    "rectangles",
+    "rectangles-images",
+    "convex",
+)
 
 #: The paper's short names of the data sets (also accepted as aliases).
 DATASET_LABELS = {
-    "mnist": "MNIST", "mnist-basic": "basic", "mnist-rot": "rot", "mnist-back-rand": "bg-rand",
-    "mnist-back-image": "bg-img", "mnist-rot-back-image": "bg-img-rot", "rectangles": "rect",
-    "rectangles-images": "rect-img", "convex": "convex",
+    "mnist": "MNIST",
+    "mnist-basic": "basic",
+    "mnist-rot": "rot",
+    "mnist-back-rand": "bg-rand",
+    "mnist-back-image": "bg-img",
+    "mnist-rot-back-image": "bg-img-rot",
+    "rectangles": "rect",
+    "rectangles-images": "rect-img",
+    "convex": "convex",
 }
 
 MODELS = ("SVMrbf", "SAA-3", "DBN-3", "SdA-3")
-_MODEL_ALIASES = {"svm": "SVMrbf", "svmrbf": "SVMrbf", "saa": "SAA-3", "saa-3": "SAA-3", "saa3": "SAA-3",
-                  "dbn": "DBN-3", "dbn-3": "DBN-3", "dbn3": "DBN-3", "sda": "SdA-3", "sda-3": "SdA-3",
-                  "sda3": "SdA-3"}
+_MODEL_ALIASES = {
+    "svm": "SVMrbf",
+    "svmrbf": "SVMrbf",
+    "saa": "SAA-3",
+    "saa-3": "SAA-3",
+    "saa3": "SAA-3",
+    "dbn": "DBN-3",
+    "dbn-3": "DBN-3",
+    "dbn3": "DBN-3",
+    "sda": "SdA-3",
+    "sda-3": "SdA-3",
+    "sda3": "SdA-3",
+}
 
 #: Masking noise levels ν among which SdA-3's is chosen on validation (Vincent et al. 2010, §5.1).
 NOISE_LEVELS = (0.10, 0.25, 0.40)
@@ -43,8 +68,12 @@ _JMLR, _ICML = "JMLR 2010, Table 3", "ICML 2008, Table 1"
 
 
 def _row(svm: float, saa: float, dbn: float, sda: float, nu: float, source: str = _JMLR) -> dict[str, Published]:
-    return {"SVMrbf": Published(svm, None, source), "SAA-3": Published(saa, None, source),
-            "DBN-3": Published(dbn, None, source), "SdA-3": Published(sda, nu, source)}
+    return {
+        "SVMrbf": Published(svm, None, source),
+        "SAA-3": Published(saa, None, source),
+        "DBN-3": Published(dbn, None, source),
+        "SdA-3": Published(sda, nu, source),
+    }
 
 
 #: Published test errors (%): Vincent et al. (JMLR 2010) Table 3, except ``convex`` (ICML 2008 Table 1).
@@ -87,8 +116,10 @@ def resolve_datasets(datasets: str | Sequence[str] = "all") -> list[str]:
     chosen = set()
     for t in items:
         if t.lower() not in aliases:
-            raise ValueError(f"datasets: unknown data set {t!r}; choose 'all' or from "
-                             f"{', '.join(DATASETS)} (or {', '.join(DATASET_LABELS.values())})")
+            raise ValueError(
+                f"datasets: unknown data set {t!r}; choose 'all' or from "
+                f"{', '.join(DATASETS)} (or {', '.join(DATASET_LABELS.values())})"
+            )
         chosen.add(aliases[t.lower()])
     return [n for n in DATASETS if n in chosen]
 

@@ -30,8 +30,9 @@ def _grid_fit_set(data: ReproData, budget: Budget, resource: float) -> tuple[np.
     return x, y
 
 
-def svm_record(data: ReproData, budget: Budget, params: dict[str, float], cache: TrialCache, verbose: int,
-               resource: float = 1.0) -> dict[str, Any]:
+def svm_record(
+    data: ReproData, budget: Budget, params: dict[str, float], cache: TrialCache, verbose: int, resource: float = 1.0
+) -> dict[str, Any]:
     """One grid point (C, γ factor): from ``cache``, or fitted on the grid's fit set and scored on
     validation, then put there. A pure function of its arguments."""
     from sklearn.svm import SVC
@@ -44,13 +45,21 @@ def svm_record(data: ReproData, budget: Budget, params: dict[str, float], cache:
         t0 = time.perf_counter()
         svm = SVC(C=params["C"], gamma=params["gamma_factor"] * scale, kernel="rbf", cache_size=1000).fit(x, y)
         valid_error, _ = errors(data.y_valid, svm.predict(data.x_valid))
-        record = {"params": {**params, "gamma": params["gamma_factor"] * scale}, "valid_error": valid_error,
-                  "n_support": int(svm.support_.size), "n_fit": len(x), "seconds": time.perf_counter() - t0}
+        record = {
+            "params": {**params, "gamma": params["gamma_factor"] * scale},
+            "valid_error": valid_error,
+            "n_support": int(svm.support_.size),
+            "n_fit": len(x),
+            "seconds": time.perf_counter() - t0,
+        }
         if resource != 1.0:
             record["resource"] = resource
         cache.put(key, record)
-    log(verbose, f"    SVMrbf C={params['C']:g} γ={params['gamma_factor']:g}·scale: valid "
-                  f"{100 * record['valid_error']:.2f}% ({record['seconds']:.1f}s)")
+    log(
+        verbose,
+        f"    SVMrbf C={params['C']:g} γ={params['gamma_factor']:g}·scale: valid "
+        f"{100 * record['valid_error']:.2f}% ({record['seconds']:.1f}s)",
+    )
     return record
 
 
@@ -66,12 +75,20 @@ def select_svm(data: ReproData, trials: list[dict[str, Any]], verbose: int) -> d
     svm = SVC(C=best["params"]["C"], gamma=best["params"]["gamma"], kernel="rbf", cache_size=1000).fit(x_fit, y_fit)
     test_error, half = errors(data.y_test, svm.predict(data.x_test))
     refit_seconds = time.perf_counter() - t0
-    log(verbose, f"    SVMrbf refit on {len(x_fit)} (C={best['params']['C']:g}, γ={best['params']['gamma']:.4g}): "
-                  f"test {100 * test_error:.2f}% ({refit_seconds:.1f}s)")
-    return {"selected": best["params"], "valid_error": best["valid_error"], "test_error": test_error,
-            "test_ci95": half, "trials": trials, "refit": {"n_fit": len(x_fit), "n_support": int(svm.support_.size),
-                                                           "seconds": refit_seconds},
-            "noise": None}
+    log(
+        verbose,
+        f"    SVMrbf refit on {len(x_fit)} (C={best['params']['C']:g}, γ={best['params']['gamma']:.4g}): "
+        f"test {100 * test_error:.2f}% ({refit_seconds:.1f}s)",
+    )
+    return {
+        "selected": best["params"],
+        "valid_error": best["valid_error"],
+        "test_error": test_error,
+        "test_ci95": half,
+        "trials": trials,
+        "refit": {"n_fit": len(x_fit), "n_support": int(svm.support_.size), "seconds": refit_seconds},
+        "noise": None,
+    }
 
 
 def run_svm(data: ReproData, budget: Budget, cache: TrialCache, verbose: int) -> dict[str, Any]:

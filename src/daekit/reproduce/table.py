@@ -41,14 +41,17 @@ def selected(cell: dict[str, Any]) -> str:
 
 def _ours(cell: dict[str, Any] | None, failure: dict[str, Any] | None, model: str) -> str:
     if cell is not None:
-        return f"{pct(cell['test_error'])} ±{pct(cell['test_ci95'])}" + (_nu(cell.get("noise")) if model == "SdA-3" else "")
+        return f"{pct(cell['test_error'])} ±{pct(cell['test_ci95'])}" + (
+            _nu(cell.get("noise")) if model == "SdA-3" else ""
+        )
     if failure is not None:
         return f"**failed** ({failure['n_failed']} of {failure['n_points']} points)"
     return "—"
 
 
-def _markdown(cells: dict[str, dict[str, dict[str, Any]]],
-              failures: dict[str, dict[str, dict[str, Any]]] | None = None) -> str:
+def _markdown(
+    cells: dict[str, dict[str, dict[str, Any]]], failures: dict[str, dict[str, dict[str, Any]]] | None = None
+) -> str:
     failures = failures or {}
     budgets = sorted({c["budget"] for row in cells.values() for c in row.values()})
     lines = [
@@ -72,9 +75,13 @@ def _markdown(cells: dict[str, dict[str, dict[str, Any]]],
             row.append(_published_cell(dataset, model))
             row.append(_ours(cells.get(dataset, {}).get(model), failures.get(dataset, {}).get(model), model))
         lines.append("| " + " | ".join(row) + " |")
-    lines += ["", "## Selected hyperparameters and cost", "",
-              "| Dataset | budget | train / valid / test | SVMrbf | SAA-3 | DBN-3 | SdA-3 | seconds |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Selected hyperparameters and cost",
+        "",
+        "| Dataset | budget | train / valid / test | SVMrbf | SAA-3 | DBN-3 | SdA-3 | seconds |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for dataset in DATASETS:
         if dataset not in cells:
             continue
@@ -87,13 +94,20 @@ def _markdown(cells: dict[str, dict[str, dict[str, Any]]],
         row += [selected(row_cells[m]) if m in row_cells else "—" for m in MODELS]
         row.append(f"{seconds:.0f}")
         lines.append("| " + " | ".join(row) + " |")
-    lines += ["", "*seconds*: training time of all grid points of the row's cells (and the SVM refit), "
-                  "on the machine that computed them.", ""]
+    lines += [
+        "",
+        "*seconds*: training time of all grid points of the row's cells (and the SVM refit), "
+        "on the machine that computed them.",
+        "",
+    ]
     for name in budgets:
         budget = BUDGETS.get(name)
         used = [c for row in cells.values() for c in row.values() if c["budget"] == name]
-        if budget is not None and all(c["settings"]["grid"] == budget.model_settings(c["model"])
-                                      and c["settings"]["data"]["max_train"] == budget.max_train for c in used):
+        if budget is not None and all(
+            c["settings"]["grid"] == budget.model_settings(c["model"])
+            and c["settings"]["data"]["max_train"] == budget.max_train
+            for c in used
+        ):
             lines.append("- " + budget.describe())
         else:
             lines.append(f"- budget **{name}** (customized): see `settings` in each cell's JSON.")
@@ -106,17 +120,20 @@ def _plot(cells: dict[str, dict[str, dict[str, Any]]], path: Path) -> Path:
     panels = []
     for dataset in (d for d in DATASETS if d in cells):
         pub = [PUBLISHED[dataset][m].error for m in MODELS]
-        panels.append(ComparisonPanel(
-            title=DATASET_LABELS[dataset] + (" (full)" if dataset == "mnist" else ""),
-            labels=MODELS,
-            paper=pub,
-            paper_err=[100 * error_interval(p / 100, PAPER_TEST_SIZES[dataset]) for p in pub],
-            ours=[100 * cells[dataset][m]["test_error"] if m in cells[dataset] else np.nan for m in MODELS],
-            ours_err=[100 * cells[dataset][m]["test_ci95"] if m in cells[dataset] else 0.0 for m in MODELS],
-        ))
+        panels.append(
+            ComparisonPanel(
+                title=DATASET_LABELS[dataset] + (" (full)" if dataset == "mnist" else ""),
+                labels=MODELS,
+                paper=pub,
+                paper_err=[100 * error_interval(p / 100, PAPER_TEST_SIZES[dataset]) for p in pub],
+                ours=[100 * cells[dataset][m]["test_error"] if m in cells[dataset] else np.nan for m in MODELS],
+                ours_err=[100 * cells[dataset][m]["test_ci95"] if m in cells[dataset] else 0.0 for m in MODELS],
+            )
+        )
     budgets = ", ".join(sorted({c["budget"] for row in cells.values() for c in row.values()})) or "none"
-    return plot_paper_comparison(panels, path, f"Vincent et al. (2010) Table 3: paper vs daekit\n"
-                                 f"(budget: {budgets}; 95% intervals)")
+    return plot_paper_comparison(
+        panels, path, f"Vincent et al. (2010) Table 3: paper vs daekit\n(budget: {budgets}; 95% intervals)"
+    )
 
 
 def assemble_table(out: str | os.PathLike, png: str | os.PathLike | None = None) -> tuple[Path, Path]:

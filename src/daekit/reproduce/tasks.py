@@ -20,9 +20,10 @@ import os
 import socket
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..utils.atomic import write_json
 from .budget import Budget
@@ -66,8 +67,9 @@ class CellSpec:
     search: tuple[tuple[str, Any], ...] | None = None
 
     def settings(self) -> dict[str, Any]:
-        return cell_settings(self.dataset, self.budget, self.model, self.sizes,
-                             search=None if self.search is None else dict(self.search))
+        return cell_settings(
+            self.dataset, self.budget, self.model, self.sizes, search=None if self.search is None else dict(self.search)
+        )
 
     @property
     def path(self) -> Path:
@@ -130,15 +132,23 @@ class PointTask:
     def label(self) -> str:
         shown = " ".join(f"{k}={v:g}" for k, v in self.params)
         return f"{self.cell.dataset} {self.cell.model} {shown}" + (
-            f" at {self.resource:.3g} of the budget" if self.resource != 1.0 else "")
+            f" at {self.resource:.3g} of the budget" if self.resource != 1.0 else ""
+        )
 
 
 def _records_of_finished_cell(task: PointTask, cell: dict[str, Any]) -> list[dict[str, Any]] | None:
     """The points of ``task`` in a finished ``cell`` (None if one is not there); stored
     parameters are matched by value (they read back with their keys sorted)."""
+
     def find(params: dict[str, Any]) -> dict[str, Any] | None:
-        return next((t for t in cell.get("trials", []) if t.get("resource", 1.0) == task.resource
-                     and all(t["params"].get(k) == v for k, v in params.items())), None)
+        return next(
+            (
+                t
+                for t in cell.get("trials", [])
+                if t.get("resource", 1.0) == task.resource and all(t["params"].get(k) == v for k, v in params.items())
+            ),
+            None,
+        )
 
     found = [find(p) for p in task.point_params()]
     return None if any(r is None for r in found) else found
@@ -151,8 +161,9 @@ def _compute(task: PointTask, data: ReproData, cache: TrialCache, verbose: int) 
     cell = task.cell
     if cell.model == "SVMrbf":
         return [svm_record(data, cell.budget, dict(task.params), cache, verbose, task.resource)]
-    return stack_records(cell.model, data, cell.budget, dict(task.params), task.lrs, cache, cell.device, verbose,
-                         task.resource)
+    return stack_records(
+        cell.model, data, cell.budget, dict(task.params), task.lrs, cache, cell.device, verbose, task.resource
+    )
 
 
 def run_point(task: PointTask, verbose: int = 0) -> dict[str, Any]:
@@ -186,16 +197,24 @@ def run_point(task: PointTask, verbose: int = 0) -> dict[str, Any]:
             return {**outcome, "status": "cached", "records": records}
         for key in task.keys():
             (task.cell.folder / f"{key}.error.json").unlink(missing_ok=True)
-        return {**outcome, "status": "computed", "records": records, "fresh": fresh,
-                "keys": [k for k, f in zip(task.keys(), fresh) if f], "wall_seconds": time.perf_counter() - t0,
-                "cpu_seconds": cpu}
+        return {
+            **outcome,
+            "status": "computed",
+            "records": records,
+            "fresh": fresh,
+            "keys": [k for k, f in zip(task.keys(), fresh) if f],
+            "wall_seconds": time.perf_counter() - t0,
+            "cpu_seconds": cpu,
+        }
     except Exception as exc:  # recorded for the table; the rest of the grid goes on
         error = f"{type(exc).__name__}: {exc}"
         with contextlib.suppress(OSError):
             task.cell.folder.mkdir(parents=True, exist_ok=True)
             for key in task.keys():
-                write_json(task.cell.folder / f"{key}.error.json",
-                           {"error": error, "traceback": traceback.format_exc(), "task": task.label(), **_worker()})
+                write_json(
+                    task.cell.folder / f"{key}.error.json",
+                    {"error": error, "traceback": traceback.format_exc(), "task": task.label(), **_worker()},
+                )
         return {**outcome, "status": "failed", "error": error}
 
 
@@ -242,11 +261,23 @@ def run_cell_task(task: CellTask, verbose: int = 0) -> dict[str, Any]:
         missing = [k for k, r in records.items() if r is None]
         if missing:
             errors = _missing_errors(cell, missing)
-            write_json(failure_path(cell.out, cell.dataset, cell.model),
-                       {"dataset": cell.dataset, "model": cell.model, "settings": cell.settings(),
-                        "n_points": len(task.keys), "n_failed": len(missing), "errors": errors})
-            return {**outcome, "status": "failed", "errors": errors,
-                    "error": f"{len(missing)} of {len(task.keys)} grid points failed"}
+            write_json(
+                failure_path(cell.out, cell.dataset, cell.model),
+                {
+                    "dataset": cell.dataset,
+                    "model": cell.model,
+                    "settings": cell.settings(),
+                    "n_points": len(task.keys),
+                    "n_failed": len(missing),
+                    "errors": errors,
+                },
+            )
+            return {
+                **outcome,
+                "status": "failed",
+                "errors": errors,
+                "error": f"{len(missing)} of {len(task.keys)} grid points failed",
+            }
         claim = try_claim(cell.path.with_suffix(".claim"))
         if claim is None:
             return {**outcome, "status": "busy"}
@@ -260,8 +291,9 @@ def run_cell_task(task: CellTask, verbose: int = 0) -> dict[str, Any]:
                 body = {**select_svm(data, final, verbose), "trials": trials}
             else:
                 body = {**select_network(cell.model, data.name, final), "trials": trials}
-            result = store_cell(cell.out, make_cell(data, cell.model, cell.budget, cell.settings(), body,
-                                                    time.perf_counter() - t0))
+            result = store_cell(
+                cell.out, make_cell(data, cell.model, cell.budget, cell.settings(), body, time.perf_counter() - t0)
+            )
         return {**outcome, "status": "computed", "cell": result, "cpu_seconds": time.process_time() - cpu}
     except Exception as exc:
         return {**outcome, "status": "failed", "error": f"{type(exc).__name__}: {exc}", "errors": {}}

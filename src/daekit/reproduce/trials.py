@@ -57,8 +57,9 @@ class TrialCache:
     def put(self, key: str, record: dict[str, Any]) -> None:
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            write_json(self.folder / f"{key}.json",
-                       {**record, "settings": self.settings, "data_sha256": self.data_sha256})
+            write_json(
+                self.folder / f"{key}.json", {**record, "settings": self.settings, "data_sha256": self.data_sha256}
+            )
 
 
 def errors(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:

@@ -11,25 +11,24 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass
-from typing import ClassVar
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from ..models.registry import save_model
 from ..corruption import make_corruption
-from ..training.batching import OutOfCoreArray
 from ..datasets.sources import load_dataset
 from ..datasets.split import Split, hold_out
 from ..models.dae import DAE
-from ..training.distributed import init_from_env, rank_device
+from ..models.registry import save_model
+from ..numerics.precision import PRECISIONS
 from ..objectives.denoising import DenoisingObjective
+from ..training.batching import OutOfCoreArray
 from ..training.config import NonFiniteLossError, TrainConfig
+from ..training.distributed import init_from_env, rank_device
 from ..training.loop import fit
 from ..training.validation import evaluate_objective
-from ..numerics.precision import PRECISIONS
 from ..utils.runtime import peak_rss_mb, resolve_device
 from ..utils.validation import check_choice, check_positive_int
 from ..viz import image_shape, plot_filters, plot_image_rows
@@ -45,8 +44,9 @@ class DAERunConfig:
     ``RESUMABLE`` names the fields a resumed run may change (:func:`~daekit.runs.folder.check_resume`).
     """
 
-    RESUMABLE: ClassVar[frozenset[str]] = frozenset({"epochs", "verbose", "device", "probe", "probe_size",
-                                                     "keep_checkpoints"})
+    RESUMABLE: ClassVar[frozenset[str]] = frozenset(
+        {"epochs", "verbose", "device", "probe", "probe_size", "keep_checkpoints"}
+    )
 
     data: str = "auto"
     hidden: int = 500
@@ -86,18 +86,23 @@ def _linear_probe(model: DAE, split, config: DAERunConfig, device: torch.device)
 
     def codes(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return torch.cat([model.encode(torch.as_tensor(x[i:i + 4096], device=device)).cpu()
-                              for i in range(0, len(x), 4096)]).numpy()
+            return torch.cat(
+                [model.encode(torch.as_tensor(x[i : i + 4096], device=device)).cpu() for i in range(0, len(x), 4096)]
+            ).numpy()
 
     n = min(config.probe_size, len(split.x_train))
     clf = LogisticRegression(max_iter=500).fit(codes(split.x_train[:n]), split.y_train[:n])
     error = float(np.mean(clf.predict(codes(split.x_test)) != split.y_test))
-    return {"probe_train_size": n, "probe_test_error": error,
-            "probe_test_error_ci95": 1.96 * float(np.sqrt(error * (1 - error) / len(split.y_test)))}
+    return {
+        "probe_train_size": n,
+        "probe_test_error": error,
+        "probe_test_error_ci95": 1.96 * float(np.sqrt(error * (1 - error) / len(split.y_test))),
+    }
 
 
-def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = False,
-                  overwrite: bool = False) -> dict[str, Any]:
+def train_dae_run(
+    config: DAERunConfig, out: str | os.PathLike, resume: bool = False, overwrite: bool = False
+) -> dict[str, Any]:
     """Train a DAE as ``config`` says, writing everything into the run folder ``out``; returns
     result.json's content.
 
@@ -116,8 +121,9 @@ def train_dae_run(config: DAERunConfig, out: str | os.PathLike, resume: bool = F
         return _train_dae_run(config, split, run, resume, overwrite, ctx, t_start)
 
 
-def _train_dae_run(config: DAERunConfig, split, run: RunFolder, resume: bool, overwrite: bool, ctx,
-                   t_start: float) -> dict[str, Any]:
+def _train_dae_run(
+    config: DAERunConfig, split, run: RunFolder, resume: bool, overwrite: bool, ctx, t_start: float
+) -> dict[str, Any]:
     device = rank_device(resolve_device(config.device), ctx)
     if isinstance(split.x_train, np.memmap):  # a .npy file: train from disk in chunks
         x = OutOfCoreArray(split.x_train)
@@ -132,26 +138,58 @@ def _train_dae_run(config: DAERunConfig, split, run: RunFolder, resume: bool, ov
     data = hold_out(Split(split.name, x), config.valid_size, max_fraction=0.2)  # at most a fifth
     x_train, x_valid = data.x_train, data.x_valid
     n_valid = 0 if x_valid is None else len(x_valid)
-    resolved = {**asdict(config), "data_used": split.name, "reconstruction": reconstruction,
-                "n_train": len(x_train), "n_valid": n_valid}
+    resolved = {
+        **asdict(config),
+        "data_used": split.name,
+        "reconstruction": reconstruction,
+        "n_train": len(x_train),
+        "n_valid": n_valid,
+    }
     resolved["world_size"] = ctx.world_size
     if ctx.is_main:
-        run.start(resolved, resume=resume, resumable=DAERunConfig.RESUMABLE, defaults=asdict(DAERunConfig()),
-                  overwrite=overwrite)
+        run.start(
+            resolved,
+            resume=resume,
+            resumable=DAERunConfig.RESUMABLE,
+            defaults=asdict(DAERunConfig()),
+            overwrite=overwrite,
+        )
     ctx.barrier()  # rank 0 has checked the folder and the configuration
 
-    model = DAE(x.shape[1], config.hidden, config.tied, config.activation, reconstruction,
-                generator=torch.Generator().manual_seed(config.seed))
+    model = DAE(
+        x.shape[1],
+        config.hidden,
+        config.tied,
+        config.activation,
+        reconstruction,
+        generator=torch.Generator().manual_seed(config.seed),
+    )
     corruption = make_corruption(config.corruption)
-    train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                               optimizer=config.optimizer, momentum=config.momentum,
-                               early_stopping=config.early_stopping, seed=config.seed,
-                               device=str(device), verbose=config.verbose, precision=config.precision,
-                               keep_checkpoints=config.keep_checkpoints)
+    train_config = TrainConfig(
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        optimizer=config.optimizer,
+        momentum=config.momentum,
+        early_stopping=config.early_stopping,
+        seed=config.seed,
+        device=str(device),
+        verbose=config.verbose,
+        precision=config.precision,
+        keep_checkpoints=config.keep_checkpoints,
+    )
     t_train = time.perf_counter()
     try:
-        history = fit(model, DenoisingObjective(corruption), data, train_config,
-                      run=run, phase="train", resume=resume, distributed=ctx)
+        history = fit(
+            model,
+            DenoisingObjective(corruption),
+            data,
+            train_config,
+            run=run,
+            phase="train",
+            resume=resume,
+            distributed=ctx,
+        )
     except NonFiniteLossError:
         if ctx.is_main:  # the model holds the last good checkpoint's weights: it is the run's model
             save_model(run.model_path, model.eval(), data=split.name)
@@ -162,22 +200,35 @@ def _train_dae_run(config: DAERunConfig, split, run: RunFolder, resume: bool, ov
     model.eval()
     save_model(run.model_path, model, data=split.name)
 
-    result: dict[str, Any] = {"data": split.name, "note": split.note, "epochs": len(history.records),
-                              "final_train_loss": history.train_loss[-1] if history.records else None,
-                              "train_seconds": train_seconds}
+    result: dict[str, Any] = {
+        "data": split.name,
+        "note": split.note,
+        "epochs": len(history.records),
+        "final_train_loss": history.train_loss[-1] if history.records else None,
+        "train_seconds": train_seconds,
+    }
     shape = image_shape(x.shape[1])
-    plot_filters(model.W.detach().cpu().numpy(), run.figure("filters.png"),
-                 title=f"{split.name}: filters, {corruption.spec}")
+    plot_filters(
+        model.W.detach().cpu().numpy(), run.figure("filters.png"), title=f"{split.name}: filters, {corruption.spec}"
+    )
     if split.x_test is not None:
         x_test = torch.as_tensor(np.asarray(split.x_test[:2000], dtype=np.float32), device=device)
-        result["test_loss_corrupted"] = evaluate_objective(model, DenoisingObjective(corruption), (x_test,), seed=config.seed)
-        result["test_loss_clean"] = evaluate_objective(model, DenoisingObjective(make_corruption("none")), (x_test,), seed=0)
+        result["test_loss_corrupted"] = evaluate_objective(
+            model, DenoisingObjective(corruption), (x_test,), seed=config.seed
+        )
+        result["test_loss_clean"] = evaluate_objective(
+            model, DenoisingObjective(make_corruption("none")), (x_test,), seed=0
+        )
         clean = x_test[:12]
         corrupted = corruption(clean, torch.Generator(device=device).manual_seed(config.seed))
         with torch.no_grad():
             rec = model.reconstruct(corrupted)
-        plot_image_rows([t.cpu().numpy() for t in (clean, corrupted, rec)], ["clean", "corrupted", "reconstructed"],
-                        run.figure("reconstructions.png"), shape)
+        plot_image_rows(
+            [t.cpu().numpy() for t in (clean, corrupted, rec)],
+            ["clean", "corrupted", "reconstructed"],
+            run.figure("reconstructions.png"),
+            shape,
+        )
         if config.probe and split.y_train is not None and split.y_test is not None:
             result.update(_linear_probe(model, split, config, device))
     result["total_seconds"] = time.perf_counter() - t_start

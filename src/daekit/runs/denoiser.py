@@ -52,10 +52,22 @@ def mnist_images(n_train: int = 50_000) -> tuple[np.ndarray, np.ndarray, np.ndar
     return (np.asarray(x_train, np.float32), np.asarray(y_train), np.asarray(x_test, np.float32), np.asarray(y_test))
 
 
-def train_denoiser(model: EDMDenoiser, images: Any, *, epochs: int = 1000, minutes: float | None = None,
-                   batch_size: int = 128, lr: float = 1e-3, precision: str = "float32", seed: int = 0,
-                   ema_halflife_images: float = 50_000.0, device: str = "cpu", run_dir: str | os.PathLike | None = None,
-                   resume: bool = False, verbose: int = 1) -> tuple[EDMDenoiser, History]:
+def train_denoiser(
+    model: EDMDenoiser,
+    images: Any,
+    *,
+    epochs: int = 1000,
+    minutes: float | None = None,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    precision: str = "float32",
+    seed: int = 0,
+    ema_halflife_images: float = 50_000.0,
+    device: str = "cpu",
+    run_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    verbose: int = 1,
+) -> tuple[EDMDenoiser, History]:
     """Train ``model`` on ``images`` (N, C, H, W) with :class:`~daekit.models.edm.EDMLoss` through
     :func:`daekit.fit`; returns (the weight-averaged copy for sampling, the history). ``epochs``
     caps the passes, ``minutes`` the wall-clock time. With ``run_dir`` the average is saved to
@@ -75,21 +87,42 @@ def train_denoiser(model: EDMDenoiser, images: Any, *, epochs: int = 1000, minut
         if ema_dir is not None:
             save_model(ema_dir, ema.averaged.module, images=ema.images, epoch=record["epoch"])
 
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", seed=seed, device=device,
-                         verbose=verbose, precision=precision, max_minutes=minutes)
+    config = TrainConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        optimizer="adam",
+        seed=seed,
+        device=device,
+        verbose=verbose,
+        precision=precision,
+        max_minutes=minutes,
+    )
     try:
-        history = fit(model, EDMLoss(), (x,), config=config, run_dir=run_dir, resume=resume,
-                      callbacks=[save_average])
+        history = fit(model, EDMLoss(), (x,), config=config, run_dir=run_dir, resume=resume, callbacks=[save_average])
     finally:
         ema.detach()
     averaged = ema.module().cpu()
     return averaged, history
 
 
-def train_mnist_unet_run(out: str | os.PathLike, *, minutes: float | None, epochs: int, channels: int = 32,
-                         channel_mult: Sequence[int] = (1, 2, 2), blocks_per_level: int = 2, batch_size: int = 128,
-                         lr: float = 1e-3, precision: str = "float32", seed: int = 0, n_train: int = 50_000,
-                         ema_halflife_images: float = 50_000.0, device: str = "cpu", verbose: int = 1) -> dict[str, Any]:
+def train_mnist_unet_run(
+    out: str | os.PathLike,
+    *,
+    minutes: float | None,
+    epochs: int,
+    channels: int = 32,
+    channel_mult: Sequence[int] = (1, 2, 2),
+    blocks_per_level: int = 2,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    precision: str = "float32",
+    seed: int = 0,
+    n_train: int = 50_000,
+    ema_halflife_images: float = 50_000.0,
+    device: str = "cpu",
+    verbose: int = 1,
+) -> dict[str, Any]:
     """``daekit score train --data mnist --model unet``: train an EDM-preconditioned
     :class:`~daekit.models.unet.UNet` on the first ``n_train`` MNIST training images and write the run
     folder ``out`` (config.json, metrics.jsonl, checkpoints/, ema/, model/ = the averaged
@@ -101,24 +134,57 @@ def train_mnist_unet_run(out: str | os.PathLike, *, minutes: float | None, epoch
     torch.manual_seed(seed)
     model = EDMDenoiser(UNet(1, channels, tuple(channel_mult), blocks_per_level), sigma_data=sigma_data)
     n_params = sum(p.numel() for p in model.parameters())
-    write_json(out / "config.json", {
-        "command": "score train", "data": "mnist", "data_used": "mnist", "model": "unet", "n_train": len(x_train),
-        "image_shape": [1, 28, 28], "sigma_data": sigma_data, "channels": channels,
-        "channel_mult": list(channel_mult), "blocks_per_level": blocks_per_level, "parameters": n_params,
-        "batch_size": batch_size, "lr": lr, "precision": precision, "minutes": minutes, "epochs": epochs,
-        "ema_halflife_images": ema_halflife_images, "seed": seed, "threads": torch.get_num_threads()})
+    write_json(
+        out / "config.json",
+        {
+            "command": "score train",
+            "data": "mnist",
+            "data_used": "mnist",
+            "model": "unet",
+            "n_train": len(x_train),
+            "image_shape": [1, 28, 28],
+            "sigma_data": sigma_data,
+            "channels": channels,
+            "channel_mult": list(channel_mult),
+            "blocks_per_level": blocks_per_level,
+            "parameters": n_params,
+            "batch_size": batch_size,
+            "lr": lr,
+            "precision": precision,
+            "minutes": minutes,
+            "epochs": epochs,
+            "ema_halflife_images": ema_halflife_images,
+            "seed": seed,
+            "threads": torch.get_num_threads(),
+        },
+    )
     t0 = time.perf_counter()
-    averaged, history = train_denoiser(model, x_train, epochs=epochs, minutes=minutes, batch_size=batch_size, lr=lr,
-                                       precision=precision, seed=seed, ema_halflife_images=ema_halflife_images,
-                                       device=device, run_dir=out, verbose=verbose)
+    averaged, history = train_denoiser(
+        model,
+        x_train,
+        epochs=epochs,
+        minutes=minutes,
+        batch_size=batch_size,
+        lr=lr,
+        precision=precision,
+        seed=seed,
+        ema_halflife_images=ema_halflife_images,
+        device=device,
+        run_dir=out,
+        verbose=verbose,
+    )
     seconds = time.perf_counter() - t0
     save_model(out / "model", averaged, data="mnist", image_shape=[1, 28, 28])
     images_seen = history.records[-1].get("images") if history.records else 0
-    result = {"train_seconds": seconds, "epochs_run": len(history.records),
-              "final_train_loss": history.train_loss[-1] if history.records else None,
-              "epoch_seconds": [r["seconds"] for r in history.records], "parameters": n_params,
-              "images_seen": images_seen,
-              "images_per_second": images_seen / seconds if images_seen else None}
+    result = {
+        "train_seconds": seconds,
+        "epochs_run": len(history.records),
+        "final_train_loss": history.train_loss[-1] if history.records else None,
+        "epoch_seconds": [r["seconds"] for r in history.records],
+        "parameters": n_params,
+        "images_seen": images_seen,
+        "images_per_second": images_seen / seconds if images_seen else None,
+    }
     write_json(out / "result.json", result)
     return result
 
@@ -132,8 +198,15 @@ def save_samples(path: str | os.PathLike, samples: Tensor | np.ndarray) -> Path:
     return path
 
 
-def sample_denoiser_run(run: str | os.PathLike, method: str, n: int, seed: int = 0, batch_size: int = 500,
-                        progress: bool = False, **options: Any) -> tuple[Tensor, float]:
+def sample_denoiser_run(
+    run: str | os.PathLike,
+    method: str,
+    n: int,
+    seed: int = 0,
+    batch_size: int = 500,
+    progress: bool = False,
+    **options: Any,
+) -> tuple[Tensor, float]:
     """``n`` samples from the denoiser in ``run/model`` with ``method`` (see
     :func:`daekit.sampling.edm.draw_denoiser_samples`), clipped to [0, 1] when the run's data is
     MNIST; returns (samples (n, C, H, W), seconds)."""
@@ -147,16 +220,18 @@ def sample_denoiser_run(run: str | os.PathLike, method: str, n: int, seed: int =
     shape = config.get("image_shape") or [model.net.config.in_channels, 28, 28]
     model.to(memory_format=torch.channels_last)
     t0 = time.perf_counter()
-    samples = draw_denoiser_samples(model, method, n, shape, torch.Generator().manual_seed(seed), batch_size,
-                                    progress=progress, **options)
+    samples = draw_denoiser_samples(
+        model, method, n, shape, torch.Generator().manual_seed(seed), batch_size, progress=progress, **options
+    )
     seconds = time.perf_counter() - t0
     if config.get("data") == "mnist":
         samples = samples.clamp(0, 1)
     return samples, seconds
 
 
-def evaluate_sample_file(path: str | os.PathLike, n_ref: int = 10_000, parzen: bool = True,
-                         reference: bool = False) -> dict[str, Any]:
+def evaluate_sample_file(
+    path: str | os.PathLike, n_ref: int = 10_000, parzen: bool = True, reference: bool = False
+) -> dict[str, Any]:
     """Every metric of :func:`daekit.metrics.sample_quality.evaluate_mnist_samples` for the samples in the
     ``.npy`` file ``path`` (validated first), with the cached classifier (trained once if absent);
     with ``reference`` also the held-out rows (:func:`daekit.metrics.sample_quality.reference_rows`)."""

@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Collection, Mapping, Sequence
+from typing import Any
 
 from ..utils.atomic import atomic_write_bytes, write_json
 
@@ -46,8 +47,12 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def config_differences(saved: Mapping[str, Any], requested: Mapping[str, Any],
-                       resumable: Collection[str] = (), defaults: Mapping[str, Any] | None = None) -> list[str]:
+def config_differences(
+    saved: Mapping[str, Any],
+    requested: Mapping[str, Any],
+    resumable: Collection[str] = (),
+    defaults: Mapping[str, Any] | None = None,
+) -> list[str]:
     """``"name: saved X, requested Y"`` for every key (outside ``resumable``) whose values differ.
 
     A key missing from ``saved`` (a setting added since the run was started) counts as its value in
@@ -62,7 +67,7 @@ def config_differences(saved: Mapping[str, Any], requested: Mapping[str, Any],
         old = saved.get(key, defaults.get(key, missing))
         new = requested.get(key, missing)
         if _normalise(old) != _normalise(new):
-            show = (lambda v: "(absent)" if v is missing else repr(v))
+            show = lambda v: "(absent)" if v is missing else repr(v)
             out.append(f"{key}: saved {show(old)}, requested {show(new)}")
     return out
 
@@ -75,14 +80,21 @@ def _normalise(value: Any) -> Any:
         return value
 
 
-def check_resume(saved: Mapping[str, Any], requested: Mapping[str, Any], resumable: Collection[str] = (),
-                 defaults: Mapping[str, Any] | None = None, where: str | os.PathLike = "config.json") -> None:
+def check_resume(
+    saved: Mapping[str, Any],
+    requested: Mapping[str, Any],
+    resumable: Collection[str] = (),
+    defaults: Mapping[str, Any] | None = None,
+    where: str | os.PathLike = "config.json",
+) -> None:
     """The one resume rule: raise a one-line ValueError listing each field (outside ``resumable``)
     where ``requested`` differs from ``saved``."""
     diffs = config_differences(saved, requested, resumable, defaults)
     if diffs:
-        raise ValueError(f"resume: the requested configuration differs from the one saved in {where} "
-                         f"(only {', '.join(sorted(resumable)) or 'nothing'} may change): " + "; ".join(diffs))
+        raise ValueError(
+            f"resume: the requested configuration differs from the one saved in {where} "
+            f"(only {', '.join(sorted(resumable)) or 'nothing'} may change): " + "; ".join(diffs)
+        )
 
 
 class RunFolder:
@@ -154,7 +166,8 @@ class RunFolder:
             os.close(fd)
             raise RunFolderInUseError(
                 f"run folder {self.path} is in use by process {holder if holder is not None else '(unknown pid)'} "
-                f"(lock {self.lock_path}); wait for it to finish or choose another folder") from None
+                f"(lock {self.lock_path}); wait for it to finish or choose another folder"
+            ) from None
         stale = self._read_pid(fd)
         if stale is not None and stale != os.getpid():
             state = "dead" if not _pid_alive(stale) else "no longer holding it"
@@ -210,8 +223,15 @@ class RunFolder:
             raise ValueError(f"{self.config_path} must hold a JSON object")
         return saved
 
-    def start(self, config: Mapping[str, Any], *, resume: bool = False, resumable: Collection[str] = (),
-              defaults: Mapping[str, Any] | None = None, overwrite: bool = False) -> None:
+    def start(
+        self,
+        config: Mapping[str, Any],
+        *,
+        resume: bool = False,
+        resumable: Collection[str] = (),
+        defaults: Mapping[str, Any] | None = None,
+        overwrite: bool = False,
+    ) -> None:
         """Begin (or, with ``resume``, continue) the run whose resolved configuration is ``config``.
 
         A fresh start in a folder that already holds a run is refused unless ``overwrite`` (which
@@ -226,8 +246,10 @@ class RunFolder:
         else:
             previous = self.holds_run()
             if previous and not overwrite:
-                raise ValueError(f"out: {self.path} already holds a run ({', '.join(previous)}); "
-                                 "resume it, overwrite it or choose another folder")
+                raise ValueError(
+                    f"out: {self.path} already holds a run ({', '.join(previous)}); "
+                    "resume it, overwrite it or choose another folder"
+                )
             for name in previous:
                 import shutil
 

@@ -93,8 +93,9 @@ def toy_extent(density) -> tuple[float, float, float, float]:
     return (cx - half, cx + half, cy - half, cy + half)
 
 
-def train_score_run(config: ScoreRunConfig, out: str | os.PathLike, *, resume: bool = False,
-                    overwrite: bool = False) -> dict[str, Any]:
+def train_score_run(
+    config: ScoreRunConfig, out: str | os.PathLike, *, resume: bool = False, overwrite: bool = False
+) -> dict[str, Any]:
     """Train as ``config`` says into the run folder ``out``; returns result.json's content.
 
     A fresh run refuses a folder that holds one unless ``overwrite``; ``resume`` continues phase by
@@ -119,30 +120,66 @@ def train_score_run(config: ScoreRunConfig, out: str | os.PathLike, *, resume: b
     device = resolve_device(config.device)
     density = make_toy(config.data)
     smoothed = density.smoothed(config.sigma)
-    sigmas = (geometric_sigmas(config.sigma_max, config.sigma, config.levels).tolist()
-              if config.objective == "annealed" else None)
-    resolved = {**config.to_dict(), "command": "score train", "sigmas": sigmas, "device": str(device),
-                "lr_phases": [[name, e, rate] for name, e, rate in lr_phases(config.epochs, config.lr)]}
+    sigmas = (
+        geometric_sigmas(config.sigma_max, config.sigma, config.levels).tolist()
+        if config.objective == "annealed"
+        else None
+    )
+    resolved = {
+        **config.to_dict(),
+        "command": "score train",
+        "sigmas": sigmas,
+        "device": str(device),
+        "lr_phases": [[name, e, rate] for name, e, rate in lr_phases(config.epochs, config.lr)],
+    }
     with RunFolder(out) as run:
-        run.start(resolved, resume=resume, resumable=ScoreRunConfig.RESUMABLE, defaults=ScoreRunConfig().to_dict(),
-                  overwrite=overwrite)
+        run.start(
+            resolved,
+            resume=resume,
+            resumable=ScoreRunConfig.RESUMABLE,
+            defaults=ScoreRunConfig().to_dict(),
+            overwrite=overwrite,
+        )
         x_train = density.sample(config.n_train, torch.Generator().manual_seed(config.seed), dtype=torch.float32)
         init = torch.Generator().manual_seed(config.seed + 1)
         if config.objective == "annealed":
-            model = NoiseConditionalScoreNet(2, config.hidden, config.activation,
-                                             fourier_features=config.fourier_features,
-                                             fourier_scale=config.fourier_scale, generator=init)
+            model = NoiseConditionalScoreNet(
+                2,
+                config.hidden,
+                config.activation,
+                fourier_features=config.fourier_features,
+                fourier_scale=config.fourier_scale,
+                generator=init,
+            )
             objective = ScoreObjective("annealed", sigmas=sigmas)
         else:
-            model = ScoreNet(2, config.hidden, config.activation, output_scale=1.0 / config.sigma,
-                             fourier_features=config.fourier_features, fourier_scale=config.fourier_scale,
-                             generator=init)
-            objective = ScoreObjective(config.objective, config.sigma, true_score=smoothed.score, trace=config.trace,
-                                       n_probes=config.n_probes)
+            model = ScoreNet(
+                2,
+                config.hidden,
+                config.activation,
+                output_scale=1.0 / config.sigma,
+                fourier_features=config.fourier_features,
+                fourier_scale=config.fourier_scale,
+                generator=init,
+            )
+            objective = ScoreObjective(
+                config.objective, config.sigma, true_score=smoothed.score, trace=config.trace, n_probes=config.n_probes
+            )
 
         t_train = time.perf_counter()
-        losses = fit_in_phases(model, objective, x_train, config.epochs, config.lr, config.batch_size, config.seed,
-                               device=str(device), run=run, verbose=config.verbose, resume=resume)
+        losses = fit_in_phases(
+            model,
+            objective,
+            x_train,
+            config.epochs,
+            config.lr,
+            config.batch_size,
+            config.seed,
+            device=str(device),
+            run=run,
+            verbose=config.verbose,
+            resume=resume,
+        )
         train_seconds = time.perf_counter() - t_train
         model.eval()
         model.cpu()
@@ -152,16 +189,27 @@ def train_score_run(config: ScoreRunConfig, out: str | os.PathLike, *, resume: b
         x_eval = smoothed.sample(config.n_eval, torch.Generator().manual_seed(config.seed + 2), dtype=torch.float32)
         rel = relative_fisher_divergence(score_fn, smoothed.score, x_eval)
         fisher = fisher_divergence(score_fn, smoothed.score, x_eval)
-        plot_score_field(score_fn, smoothed.score, smoothed.prob, run.figure("score_field.png"),
-                         extent=toy_extent(density),
-                         title=f"{config.data}, σ = {config.sigma:g}, {config.objective.upper()}: "
-                               f"relative Fisher divergence {rel:.3g}",
-                         labels=("exact ∇ log q_σ", f"learned s_θ ({config.objective})"))
+        plot_score_field(
+            score_fn,
+            smoothed.score,
+            smoothed.prob,
+            run.figure("score_field.png"),
+            extent=toy_extent(density),
+            title=f"{config.data}, σ = {config.sigma:g}, {config.objective.upper()}: "
+            f"relative Fisher divergence {rel:.3g}",
+            labels=("exact ∇ log q_σ", f"learned s_θ ({config.objective})"),
+        )
         result = {
-            "data": config.data, "objective": config.objective, "sigma": config.sigma,
-            "relative_fisher_divergence": rel, "fisher_divergence": fisher, "n_eval": config.n_eval,
-            "epochs": len(losses), "final_train_loss": losses[-1] if losses else None,
-            "train_seconds": train_seconds, "total_seconds": time.perf_counter() - t_start,
+            "data": config.data,
+            "objective": config.objective,
+            "sigma": config.sigma,
+            "relative_fisher_divergence": rel,
+            "fisher_divergence": fisher,
+            "n_eval": config.n_eval,
+            "epochs": len(losses),
+            "final_train_loss": losses[-1] if losses else None,
+            "train_seconds": train_seconds,
+            "total_seconds": time.perf_counter() - t_start,
         }
         run.write_result(result)
     return result

@@ -5,21 +5,21 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 from torch import nn
 
 from ..datasets.split import Split, hold_out
-from ..training.distributed import init_from_env
-from ..utils.runtime import peak_rss_mb, resolve_device
-from ..utils.validation import check_positive_int
 from ..stacked.classification import predict_classes
 from ..stacked.config import StackedConfig
 from ..stacked.pipeline import train_stacked
+from ..training.distributed import init_from_env
+from ..utils.runtime import peak_rss_mb, resolve_device
+from ..utils.validation import check_positive_int
 from .folder import RunFolder
-
 
 #: Labelled training, validation and (optional) test arrays of one experiment.
 DataSplits = Split
@@ -89,39 +89,67 @@ def run_stacked(
     classes = np.unique(splits.y_train)
     if not np.issubdtype(classes.dtype, np.integer) or classes.min() < 0:
         raise ValueError(f"labels of {splits.name} must be integers >= 0")
-    n_classes = 1 + max([int(classes.max())] + [int(y.max()) for y in (splits.y_valid, splits.y_test)
-                                                if y is not None and len(y)])
+    n_classes = 1 + max(
+        [int(classes.max())] + [int(y.max()) for y in (splits.y_valid, splits.y_test) if y is not None and len(y)]
+    )
     resolved = {
-        "data": splits.name, "train_size": train_size, "valid_size": valid_size, "n_train": len(splits.x_train),
+        "data": splits.name,
+        "train_size": train_size,
+        "valid_size": valid_size,
+        "n_train": len(splits.x_train),
         "n_valid": 0 if splits.x_valid is None else len(splits.x_valid),
-        "n_test": 0 if splits.x_test is None else len(splits.x_test), "n_features": int(splits.x_train.shape[1]),
-        "n_classes": n_classes, **config.to_dict(),
+        "n_test": 0 if splits.x_test is None else len(splits.x_test),
+        "n_features": int(splits.x_train.shape[1]),
+        "n_classes": n_classes,
+        **config.to_dict(),
     }
     run = RunFolder(out)
     with run if ctx.is_main else contextlib.nullcontext():
         if ctx.is_main:
-            run.start(resolved, resume=resume, resumable=StackedConfig.RESUMABLE,
-                      defaults=StackedConfig().to_dict())
+            run.start(resolved, resume=resume, resumable=StackedConfig.RESUMABLE, defaults=StackedConfig().to_dict())
         ctx.barrier()  # rank 0 has checked the folder before any rank trains
         return _train_and_report(config, splits, resolved, run, resume, callbacks, ctx, n_classes, t_start)
 
 
-def _train_and_report(config: StackedConfig, splits: Split, resolved: dict[str, Any], run: RunFolder,
-                      resume: bool, callbacks, ctx, n_classes: int, t_start: float) -> dict[str, Any]:
+def _train_and_report(
+    config: StackedConfig,
+    splits: Split,
+    resolved: dict[str, Any],
+    run: RunFolder,
+    resume: bool,
+    callbacks,
+    ctx,
+    n_classes: int,
+    t_start: float,
+) -> dict[str, Any]:
     from ..metrics import classification_error
     from ..models.registry import save_model
 
-    result = train_stacked(splits.x_train, splits.y_train, splits.x_valid, splits.y_valid, config,
-                           n_classes=n_classes, run=run, resume=resume, callbacks=callbacks,
-                           distributed=ctx)
+    result = train_stacked(
+        splits.x_train,
+        splits.y_train,
+        splits.x_valid,
+        splits.y_valid,
+        config,
+        n_classes=n_classes,
+        run=run,
+        resume=resume,
+        callbacks=callbacks,
+        distributed=ctx,
+    )
     if not ctx.is_main:
         return {"rank": ctx.rank}
     network = result.network
     device = next(network.parameters()).device
     save_model(run.model_path, network, data=splits.name)
 
-    report: dict[str, Any] = {"data": splits.name, "n_train": resolved["n_train"], "n_valid": resolved["n_valid"],
-                              "n_test": resolved["n_test"], "resumed": bool(resume)}
+    report: dict[str, Any] = {
+        "data": splits.name,
+        "n_train": resolved["n_train"],
+        "n_valid": resolved["n_valid"],
+        "n_test": resolved["n_test"],
+        "resumed": bool(resume),
+    }
     t0 = time.perf_counter()
     for part in ("train", "valid", "test"):
         x, y = getattr(splits, f"x_{part}"), getattr(splits, f"y_{part}")
@@ -130,25 +158,37 @@ def _train_and_report(config: StackedConfig, splits: Split, resolved: dict[str, 
             report[f"{part}_error"], report[f"{part}_error_ci95"] = error, half
     evaluate_seconds = time.perf_counter() - t0
     history = result.finetune_history
-    report.update({
-        "best_epoch": history.best_epoch, "finetune_epochs_run": len(history.records),
-        "stopped_early": history.stopped_early,
-        "pretrain_final_loss": [h.train_loss[-1] if h.records else None for h in result.pretrain_histories],
-        # time spent training each phase, summed over its epochs (including epochs before a resume)
-        "phase_seconds": {**{f"pretrain-{k + 1}": sum(r["seconds"] for r in h.records)
-                             for k, h in enumerate(result.pretrain_histories)},
-                          "finetune": sum(r["seconds"] for r in history.records)},
-        # wall time of this process per phase (pretraining includes encoding the data for the next layer)
-        "wall_seconds": {**result.phase_seconds, "evaluate": evaluate_seconds},
-    })
+    report.update(
+        {
+            "best_epoch": history.best_epoch,
+            "finetune_epochs_run": len(history.records),
+            "stopped_early": history.stopped_early,
+            "pretrain_final_loss": [h.train_loss[-1] if h.records else None for h in result.pretrain_histories],
+            # time spent training each phase, summed over its epochs (including epochs before a resume)
+            "phase_seconds": {
+                **{
+                    f"pretrain-{k + 1}": sum(r["seconds"] for r in h.records)
+                    for k, h in enumerate(result.pretrain_histories)
+                },
+                "finetune": sum(r["seconds"] for r in history.records),
+            },
+            # wall time of this process per phase (pretraining includes encoding the data for the next layer)
+            "wall_seconds": {**result.phase_seconds, "evaluate": evaluate_seconds},
+        }
+    )
     from ..viz import plot_filters
 
     if result.encoders:
-        plot_filters(result.encoders[0].W.detach().cpu().numpy(), run.figure("filters.png"),
-                     title=f"layer 1 after pretraining ({config.corruptions[0]}, ν={config.noise_levels[0]:g})")
-    plot_filters(network.hidden[0].weight.detach().cpu().numpy(),
-                 run.figure("filters_finetuned.png" if result.encoders else "filters.png"),
-                 title="layer 1 after fine-tuning")
+        plot_filters(
+            result.encoders[0].W.detach().cpu().numpy(),
+            run.figure("filters.png"),
+            title=f"layer 1 after pretraining ({config.corruptions[0]}, ν={config.noise_levels[0]:g})",
+        )
+    plot_filters(
+        network.hidden[0].weight.detach().cpu().numpy(),
+        run.figure("filters_finetuned.png" if result.encoders else "filters.png"),
+        title="layer 1 after fine-tuning",
+    )
     report["total_seconds"] = time.perf_counter() - t_start
     report["peak_rss_mb"] = peak_rss_mb()
     run.write_result(report)

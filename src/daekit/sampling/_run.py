@@ -28,8 +28,10 @@ def check_x0(x0: Any) -> Tensor:
 def check_output(out: Any, x: Tensor, what: str) -> Tensor:
     """``out`` reshaped to ``x``'s shape and dtype; ValueError naming ``what`` if it has another size."""
     if not isinstance(out, Tensor) or out.numel() != x.numel():
-        raise ValueError(f"{what} must return a tensor with the shape of x {tuple(x.shape)}, got "
-                         f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
+        raise ValueError(
+            f"{what} must return a tensor with the shape of x {tuple(x.shape)}, got "
+            f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}"
+        )
     return out.reshape(x.shape).to(x.dtype)
 
 

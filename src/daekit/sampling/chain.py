@@ -81,8 +81,10 @@ def dae_chain(
     n_steps = check_positive_int(n_steps, "n_steps", allow_zero=True)
     distribution = getattr(model, "distribution", None)
     if distribution is None or not (hasattr(distribution, "sample") and hasattr(distribution, "mean")):
-        raise TypeError(f"model must have a reconstruction distribution .distribution with mean and sample "
-                        f"(a daekit.DAE), got {type(model).__name__}")
+        raise TypeError(
+            f"model must have a reconstruction distribution .distribution with mean and sample "
+            f"(a daekit.DAE), got {type(model).__name__}"
+        )
     if not callable(corruption):
         raise TypeError(f"corruption must be callable (x, generator) -> x_tilde, got {corruption!r}")
     clamp = prepare_clamp(x0, mask, observed)
@@ -90,7 +92,9 @@ def dae_chain(
         x = clamp_observed(x0.clone(), clamp)
         traj = Trajectory(return_all, every, x)
         out = x
-        for t in tqdm(range(1, n_steps + 1), desc="chain", unit="step", disable=None if progress else True, leave=False):
+        for t in tqdm(
+            range(1, n_steps + 1), desc="chain", unit="step", disable=None if progress else True, leave=False
+        ):
             x_tilde = corruption(x, generator)
             params = model(x_tilde)
             mean = distribution.mean(params)
@@ -130,8 +134,16 @@ def collect_chain_samples(
     first = max(math.ceil(burn_in / thin), 1)  # frame index of the first kept state (never x0 itself)
     # burn in without keeping states, then keep one state in `thin` (the same draws as one long run)
     x = dae_chain(model, corruption, x0, (first - 1) * thin, sample, generator, progress=progress)
-    traj = dae_chain(model, corruption, x, per_chain * thin, sample, generator, return_all=True,
-                     return_mean=return_mean, every=thin, progress=progress)
+    traj = dae_chain(
+        model,
+        corruption,
+        x,
+        per_chain * thin,
+        sample,
+        generator,
+        return_all=True,
+        return_mean=return_mean,
+        every=thin,
+        progress=progress,
+    )
     return traj[1:].reshape(-1, *x0.shape[1:])[:n_samples]
-
-

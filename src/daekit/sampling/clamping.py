@@ -24,12 +24,16 @@ def prepare_clamp(x0: Tensor, mask: Tensor | None, observed: Tensor | None) -> C
             raise ValueError("observed was given without mask; pass mask (bool, True = observed) too")
         return None
     if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
-        raise TypeError(f"mask must be a bool tensor (True = observed), got "
-                        f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}")
+        raise TypeError(
+            f"mask must be a bool tensor (True = observed), got "
+            f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}"
+        )
     try:
         full_mask = torch.broadcast_to(mask.to(x0.device), x0.shape)
     except RuntimeError:
-        raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to x0's shape {tuple(x0.shape)}") from None
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)} does not broadcast to x0's shape {tuple(x0.shape)}"
+        ) from None
     if observed is None:
         values = x0
     else:
@@ -37,8 +41,9 @@ def prepare_clamp(x0: Tensor, mask: Tensor | None, observed: Tensor | None) -> C
         try:
             values = torch.broadcast_to(values.to(device=x0.device, dtype=x0.dtype), x0.shape)
         except RuntimeError:
-            raise ValueError(f"observed of shape {tuple(values.shape)} does not broadcast to x0's shape "
-                             f"{tuple(x0.shape)}") from None
+            raise ValueError(
+                f"observed of shape {tuple(values.shape)} does not broadcast to x0's shape {tuple(x0.shape)}"
+            ) from None
     return full_mask, values.clone()
 
 

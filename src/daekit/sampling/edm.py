@@ -31,14 +31,14 @@ from tqdm.auto import tqdm
 
 from ..corruption import Gaussian
 from ..models.edm import denoiser_score
+from ..score.matching import geometric_sigmas
+from ..utils.validation import check_positive, check_positive_int
 from ._run import eval_mode as _eval_mode
 from .chain import dae_chain
 from .clamping import clamp_observed
 from .clamping import prepare_clamp as _prepare_clamp
 from .langevin import annealed_langevin
 from .registry import register_sampler
-from ..score.matching import geometric_sigmas
-from ..utils.validation import check_positive, check_positive_int
 
 __all__ = [
     "DENOISER_METHODS",
@@ -56,8 +56,13 @@ Denoiser = Callable[[Tensor, Any], Tensor]
 STOCHASTIC_DEFAULTS = {"churn": 40.0, "s_min": 0.05, "s_max": 50.0, "s_noise": 1.003}
 
 
-def edm_sigma_steps(n_steps: int = 18, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0,
-                    device: torch.device | str = "cpu") -> Tensor:
+def edm_sigma_steps(
+    n_steps: int = 18,
+    sigma_min: float = 0.002,
+    sigma_max: float = 80.0,
+    rho: float = 7.0,
+    device: torch.device | str = "cpu",
+) -> Tensor:
     """The n + 1 noise levels σ_0 = σ_max > … > σ_{n−1} = σ_min, σ_n = 0 (EDM, eq. 5), float64."""
     n_steps = check_positive_int(n_steps, "n_steps")
     sigma_min, sigma_max = check_positive(sigma_min, "sigma_min"), check_positive(sigma_max, "sigma_max")
@@ -72,8 +77,10 @@ def edm_sigma_steps(n_steps: int = 18, sigma_min: float = 0.002, sigma_max: floa
 
 def _check_latents(x: Any, name: str) -> Tensor:
     if not isinstance(x, Tensor) or not x.is_floating_point() or x.dim() < 2 or x.shape[0] == 0:
-        raise ValueError(f"{name} must be a non-empty floating-point batch (N, ...), got "
-                         f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
+        raise ValueError(
+            f"{name} must be a non-empty floating-point batch (N, ...), got "
+            f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}"
+        )
     return x
 
 
@@ -144,8 +151,17 @@ def heun_sampler(
 
 
 @register_sampler("stochastic")
-def stochastic_heun_sampler(denoiser: Denoiser, latents: Tensor, n_steps: int = 18, *, churn: float = 40.0,
-                            s_min: float = 0.05, s_max: float = 50.0, s_noise: float = 1.003, **kwargs: Any) -> Tensor:
+def stochastic_heun_sampler(
+    denoiser: Denoiser,
+    latents: Tensor,
+    n_steps: int = 18,
+    *,
+    churn: float = 40.0,
+    s_min: float = 0.05,
+    s_max: float = 50.0,
+    s_noise: float = 1.003,
+    **kwargs: Any,
+) -> Tensor:
     """:func:`heun_sampler` with EDM's stochastic settings (:data:`STOCHASTIC_DEFAULTS`)."""
     return heun_sampler(denoiser, latents, n_steps, churn=churn, s_min=s_min, s_max=s_max, s_noise=s_noise, **kwargs)
 
@@ -174,8 +190,19 @@ def denoiser_annealed_langevin(
         return denoiser_score(denoiser, x, sigma)
 
     with _eval_mode(denoiser):
-        return annealed_langevin(score_fn, levels, x0, eps, steps_per_level, generator, mask, observed,
-                                 final_denoise=True, return_all=return_all, progress=progress)
+        return annealed_langevin(
+            score_fn,
+            levels,
+            x0,
+            eps,
+            steps_per_level,
+            generator,
+            mask,
+            observed,
+            final_denoise=True,
+            return_all=return_all,
+            progress=progress,
+        )
 
 
 class _PointMass:
@@ -203,24 +230,50 @@ class _DenoiserAsDAE(nn.Module):
 
 
 @register_sampler("denoiser-chain")
-def denoiser_chain(denoiser: Denoiser, x0: Tensor, sigma: float = 0.5, n_steps: int = 30,
-                   generator: torch.Generator | None = None, mask: Tensor | None = None,
-                   observed: Tensor | None = None, *, return_all: bool = False, progress: bool = False) -> Tensor:
+def denoiser_chain(
+    denoiser: Denoiser,
+    x0: Tensor,
+    sigma: float = 0.5,
+    n_steps: int = 30,
+    generator: torch.Generator | None = None,
+    mask: Tensor | None = None,
+    observed: Tensor | None = None,
+    *,
+    return_all: bool = False,
+    progress: bool = False,
+) -> Tensor:
     """The DAE Markov chain (Bengio et al. 2013, Algorithm 1) with the denoiser at the fixed level
     ``sigma``: x̃ = x + σε, x ← D(x̃, σ), ``n_steps`` times from ``x0``."""
     sigma = check_positive(sigma, "sigma")
     with _eval_mode(denoiser):
-        return dae_chain(_DenoiserAsDAE(denoiser, sigma), Gaussian(sigma), x0, n_steps, False, generator,
-                         return_all, mask, observed, progress=progress)
+        return dae_chain(
+            _DenoiserAsDAE(denoiser, sigma),
+            Gaussian(sigma),
+            x0,
+            n_steps,
+            False,
+            generator,
+            return_all,
+            mask,
+            observed,
+            progress=progress,
+        )
 
 
 #: The methods of :func:`draw_denoiser_samples` (and ``daekit sample`` for a denoiser).
 DENOISER_METHODS = ("ode", "stochastic", "annealed", "chain")
 
 
-def draw_denoiser_samples(denoiser: Denoiser, method: str, n: int, shape: Sequence[int],
-                          generator: torch.Generator, batch_size: int = 500, progress: bool = False,
-                          **options: Any) -> Tensor:
+def draw_denoiser_samples(
+    denoiser: Denoiser,
+    method: str,
+    n: int,
+    shape: Sequence[int],
+    generator: torch.Generator,
+    batch_size: int = 500,
+    progress: bool = False,
+    **options: Any,
+) -> Tensor:
     """``n`` samples of shape ``shape`` (C, H, W) from ``denoiser`` with ``method`` (one of
     :data:`DENOISER_METHODS`), drawn in batches of ``batch_size``; ``options`` go to the sampler
     (``n_steps``, ``sigmas``, ``sigma`` …). Starting points: N(0, I) latents for the ODE samplers,

@@ -47,9 +47,18 @@ def as_noise_conditional(score_fn: ScoreFn) -> NoiseConditionalScoreFn:
     return noise_conditional
 
 
-def _langevin_steps(score: ScoreFn, x: Tensor, alpha: float, n_steps: int, generator: torch.Generator | None,
-                    clamp: Clamp | None, traj: Trajectory, step0: int, last_step: int,
-                    bar: Any = None) -> Tensor:
+def _langevin_steps(
+    score: ScoreFn,
+    x: Tensor,
+    alpha: float,
+    n_steps: int,
+    generator: torch.Generator | None,
+    clamp: Clamp | None,
+    traj: Trajectory,
+    step0: int,
+    last_step: int,
+    bar: Any = None,
+) -> Tensor:
     half, root = 0.5 * alpha, math.sqrt(alpha)
     for t in range(1, n_steps + 1):
         if bar is not None:
@@ -151,11 +160,23 @@ def annealed_langevin(
     with torch.no_grad(), eval_mode(score_fn):
         x = clamp_observed(x0.clone(), clamp)
         traj = Trajectory(return_all, every, x)
-        bar = tqdm(total=last_step, desc="annealed langevin", unit="step", disable=None if progress else True, leave=False)
+        bar = tqdm(
+            total=last_step, desc="annealed langevin", unit="step", disable=None if progress else True, leave=False
+        )
         for i, sigma in enumerate(levels):
             alpha = eps * sigma**2 / sigma_last**2
-            x = _langevin_steps(functools.partial(_at_level, score_fn, sigma), x, alpha, steps_per_level, generator,
-                                clamp, traj, i * steps_per_level, last_step, bar)
+            x = _langevin_steps(
+                functools.partial(_at_level, score_fn, sigma),
+                x,
+                alpha,
+                steps_per_level,
+                generator,
+                clamp,
+                traj,
+                i * steps_per_level,
+                last_step,
+                bar,
+            )
         bar.close()
         if final_denoise:
             s = check_output(score_fn(x, sigma_last), x, "score_fn")

@@ -54,14 +54,23 @@ class SamplerPlan:
     _draw: Callable[..., Tensor] = field(repr=False)
     _chain: tuple[nn.Module, Any, bool, bool, bool] | None = field(default=None, repr=False)
 
-    def draw(self, x0: Tensor, generator: torch.Generator | None = None, return_all: bool = False,
-             every: int = 1) -> Tensor:
+    def draw(
+        self, x0: Tensor, generator: torch.Generator | None = None, return_all: bool = False, every: int = 1
+    ) -> Tensor:
         """One run from ``x0`` (its last state, or the trajectory with ``return_all``)."""
         return self._draw(x0, generator, return_all, every)
 
-    def collect(self, n: int, start: Callable[[int, torch.Generator | None], Tensor],
-                generator: torch.Generator | None = None, *, chains: int = 10000, burn_in: int = 50,
-                thin: int = 1, batch_size: int = 1000) -> tuple[Tensor, str]:
+    def collect(
+        self,
+        n: int,
+        start: Callable[[int, torch.Generator | None], Tensor],
+        generator: torch.Generator | None = None,
+        *,
+        chains: int = 10000,
+        burn_in: int = 50,
+        thin: int = 1,
+        batch_size: int = 1000,
+    ) -> tuple[Tensor, str]:
         """``n`` draws and a sentence saying what they are.
 
         The DAE chain runs min(``chains``, n) parallel chains from ``start(chains, generator)``
@@ -73,12 +82,23 @@ class SamplerPlan:
         if self._chain is not None:
             model, corruption, sample, report_mean, progress = self._chain
             n_chains = min(check_positive_int(chains, "chains"), n)
-            samples = collect_chain_samples(model, corruption, start(n_chains, generator), n, burn_in=burn_in,
-                                            thin=thin, sample=sample, generator=generator, return_mean=report_mean,
-                                            progress=progress)
+            samples = collect_chain_samples(
+                model,
+                corruption,
+                start(n_chains, generator),
+                n,
+                burn_in=burn_in,
+                thin=thin,
+                sample=sample,
+                generator=generator,
+                return_mean=report_mean,
+                progress=progress,
+            )
             what = "E[x | x~] of the kept steps" if report_mean else "the kept states"
-            return samples, (f"DAE chain, corruption {corruption.spec}: {n_chains} parallel chains, burn-in "
-                             f"{burn_in}, one state every {thin} step(s); reporting {what}")
+            return samples, (
+                f"DAE chain, corruption {corruption.spec}: {n_chains} parallel chains, burn-in "
+                f"{burn_in}, one state every {thin} step(s); reporting {what}"
+            )
         parts = [self.draw(start(min(batch_size, n - s), generator), generator) for s in range(0, n, batch_size)]
         return torch.cat(parts), self.description
 
@@ -130,8 +150,8 @@ def sampler_for(
     """
     from ..corruption import Gaussian, make_corruption
     from ..models.dae import DAE
-    from ..score import geometric_sigmas, reconstruction_score
     from ..models.score_networks import NoiseConditionalScoreNet, ScoreNet
+    from ..score import geometric_sigmas, reconstruction_score
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -157,12 +177,27 @@ def sampler_for(
         chain_corruption = corruption
 
         def draw_chain(x0: Tensor, generator: Any, return_all: bool = False, every: int = 1) -> Tensor:
-            return dae_chain(model, chain_corruption, x0, n_steps, sample, generator, return_all,
-                             return_mean=report_mean, every=every, progress=progress)
+            return dae_chain(
+                model,
+                chain_corruption,
+                x0,
+                n_steps,
+                sample,
+                generator,
+                return_all,
+                return_mean=report_mean,
+                every=every,
+                progress=progress,
+            )
 
-        return SamplerPlan("chain", f"DAE chain, {n_steps} steps, corruption {corruption.spec}, moving by "
-                           f"{'draws' if sample else 'means'}, reporting {'E[x | x~]' if report_mean else 'the state'}",
-                           n_steps, draw_chain, (model, corruption, sample, report_mean, progress))
+        return SamplerPlan(
+            "chain",
+            f"DAE chain, {n_steps} steps, corruption {corruption.spec}, moving by "
+            f"{'draws' if sample else 'means'}, reporting {'E[x | x~]' if report_mean else 'the state'}",
+            n_steps,
+            draw_chain,
+            (model, corruption, sample, report_mean, progress),
+        )
 
     if method == "langevin":
         score_fn: Callable[[Tensor], Tensor]
@@ -170,9 +205,11 @@ def sampler_for(
             if sigma is None and isinstance(corruption, Gaussian):
                 sigma = corruption.sigma
             if sigma is None:
-                raise ValueError(f"Langevin on a DAE uses its score (r(x) - x)/sigma^2, which needs Gaussian training "
-                                 f"noise; the corruption is {getattr(corruption, 'spec', corruption)!r}: give sigma "
-                                 "to use it anyway")
+                raise ValueError(
+                    f"Langevin on a DAE uses its score (r(x) - x)/sigma^2, which needs Gaussian training "
+                    f"noise; the corruption is {getattr(corruption, 'spec', corruption)!r}: give sigma "
+                    "to use it anyway"
+                )
             dae_sigma = float(sigma)
             score_fn = lambda x: reconstruction_score(model, x, dae_sigma)  # noqa: E731
         elif isinstance(model, NoiseConditionalScoreNet):
@@ -189,24 +226,45 @@ def sampler_for(
         n_steps = check_positive_int(steps or 1000, "steps")
 
         def draw_langevin(x0: Tensor, generator: Any, return_all: bool = False, every: int = 1) -> Tensor:
-            return langevin(score_fn, x0, step, n_steps, generator, return_all=return_all, every=every,
-                            progress=progress)
+            return langevin(
+                score_fn, x0, step, n_steps, generator, return_all=return_all, every=every, progress=progress
+            )
 
-        return SamplerPlan("langevin", f"Langevin, {n_steps} steps of size {step:.3g}"
-                           + (f" on the score at sigma={float(sigma):g}" if sigma is not None else ""),
-                           n_steps, draw_langevin)
+        return SamplerPlan(
+            "langevin",
+            f"Langevin, {n_steps} steps of size {step:.3g}"
+            + (f" on the score at sigma={float(sigma):g}" if sigma is not None else ""),
+            n_steps,
+            draw_langevin,
+        )
 
     if not isinstance(model, NoiseConditionalScoreNet):
-        raise ValueError(f"method 'annealed' needs a noise-conditional score model (NoiseConditionalScoreNet), "
-                         f"got a {kind}: use method 'chain' or 'langevin'")
+        raise ValueError(
+            f"method 'annealed' needs a noise-conditional score model (NoiseConditionalScoreNet), "
+            f"got a {kind}: use method 'chain' or 'langevin'"
+        )
     levels = [float(s) for s in sigmas] if sigmas else geometric_sigmas(*DEFAULT_SIGMAS).tolist()
     n_steps = check_positive_int(steps or 100, "steps")
     total = len(levels) * n_steps + (1 if final_denoise else 0)
 
     def draw_annealed(x0: Tensor, generator: Any, return_all: bool = False, every: int = 1) -> Tensor:
-        return annealed_langevin(model, levels, x0, eps, n_steps, generator, final_denoise=final_denoise,
-                                 return_all=return_all, every=every, progress=progress)
+        return annealed_langevin(
+            model,
+            levels,
+            x0,
+            eps,
+            n_steps,
+            generator,
+            final_denoise=final_denoise,
+            return_all=return_all,
+            every=every,
+            progress=progress,
+        )
 
-    return SamplerPlan("annealed", f"annealed Langevin, {len(levels)} levels {levels[0]:g}..{levels[-1]:g}, "
-                       f"{n_steps} steps per level, eps={eps:g}" + (", final denoising step" if final_denoise else ""),
-                       total, draw_annealed)
+    return SamplerPlan(
+        "annealed",
+        f"annealed Langevin, {len(levels)} levels {levels[0]:g}..{levels[-1]:g}, "
+        f"{n_steps} steps per level, eps={eps:g}" + (", final denoising step" if final_denoise else ""),
+        total,
+        draw_annealed,
+    )

@@ -14,8 +14,9 @@ __all__ = ["INITS", "starting_points"]
 INITS = ("uniform", "zeros", "data")
 
 
-def starting_points(init: str, n: int, d: int, generator: torch.Generator | None = None,
-                    data: str | None = None) -> Tensor:
+def starting_points(
+    init: str, n: int, d: int, generator: torch.Generator | None = None, data: str | None = None
+) -> Tensor:
     """``n`` starting points in dimension ``d`` (float32): ``"uniform"`` on [0, 1]ᵈ (Song &
     Ermon 2019), ``"zeros"``, or ``"data"``: examples drawn with replacement from the test split
     (else the training split) of the data set ``data`` (a name of

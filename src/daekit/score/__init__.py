@@ -48,8 +48,23 @@ from .matching import (
 )
 
 __all__ = [
-    "energy", "score", "reconstruction_score", "dae_score_fn",
-    "esm_loss", "ism_loss", "divergence", "dsm_loss", "parzen_score", "esm_parzen_loss", "dae_loss",
-    "annealed_dsm_loss", "geometric_sigmas", "ScoreObjective", "SCORE_OBJECTIVES",
-    "fisher_divergence", "relative_fisher_divergence", "ScoreFn", "TrueScore",
+    "energy",
+    "score",
+    "reconstruction_score",
+    "dae_score_fn",
+    "esm_loss",
+    "ism_loss",
+    "divergence",
+    "dsm_loss",
+    "parzen_score",
+    "esm_parzen_loss",
+    "dae_loss",
+    "annealed_dsm_loss",
+    "geometric_sigmas",
+    "ScoreObjective",
+    "SCORE_OBJECTIVES",
+    "fisher_divergence",
+    "relative_fisher_divergence",
+    "ScoreFn",
+    "TrueScore",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any, Union
 
 import torch
 from torch import Tensor
@@ -49,8 +50,10 @@ def noise_like(x: Tensor, noise: Tensor | None, generator: torch.Generator | Non
     if noise is None:
         return randn_like(x, generator)
     if not isinstance(noise, Tensor) or noise.shape != x.shape:
-        raise ValueError(f"noise must be a tensor shaped like x {tuple(x.shape)}, got "
-                         f"{tuple(noise.shape) if isinstance(noise, Tensor) else type(noise).__name__}")
+        raise ValueError(
+            f"noise must be a tensor shaped like x {tuple(x.shape)}, got "
+            f"{tuple(noise.shape) if isinstance(noise, Tensor) else type(noise).__name__}"
+        )
     return noise.to(x)
 
 

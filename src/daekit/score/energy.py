@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -19,11 +20,15 @@ def _check_energy_model(model: Any) -> DAE:
     if not isinstance(model, DAE):
         raise TypeError(f"model must be a daekit.DAE, got {type(model).__name__}")
     if not model.tied_weights:
-        raise ValueError("model must have tied weights (W' = Wᵀ): the energy of Vincent (2011, "
-                         "Proposition 2) exists only for the tied DAE")
+        raise ValueError(
+            "model must have tied weights (W' = Wᵀ): the energy of Vincent (2011, "
+            "Proposition 2) exists only for the tied DAE"
+        )
     if model.config.activation != "sigmoid":
-        raise ValueError(f"model must use the sigmoid activation for the energy of Vincent (2011, "
-                         f"Proposition 2), got activation={model.config.activation!r}")
+        raise ValueError(
+            f"model must use the sigmoid activation for the energy of Vincent (2011, "
+            f"Proposition 2), got activation={model.config.activation!r}"
+        )
     return model
 
 

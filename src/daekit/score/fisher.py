@@ -17,8 +17,12 @@ def _fisher_terms(score_fn: ScoreFn, true_score: TrueScore, x: Tensor, batch_siz
     err = 0.0
     ref = 0.0
     for start in range(0, x.shape[0], batch_size):
-        xb = x[start:start + batch_size]
-        t = target_score(true_score, xb) if callable(true_score) else target_score(true_score[start:start + batch_size], xb)
+        xb = x[start : start + batch_size]
+        t = (
+            target_score(true_score, xb)
+            if callable(true_score)
+            else target_score(true_score[start : start + batch_size], xb)
+        )
         with torch.no_grad():
             s = score_fn(xb)
         err += float(sq_norm(s.detach().to(torch.float64) - t.detach().to(torch.float64)).sum())

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -13,8 +13,19 @@ from ..utils.tensors import per_example
 from ..utils.validation import check_choice, check_positive, check_positive_int
 from ._checks import ScoreFn, TrueScore, check_x, noise_like, randn_like, rows, sigma_value, sq_norm, target_score
 
-__all__ = ["esm_loss", "ism_loss", "divergence", "dsm_loss", "parzen_score", "esm_parzen_loss", "dae_loss",
-           "annealed_dsm_loss", "geometric_sigmas", "ScoreObjective", "SCORE_OBJECTIVES"]
+__all__ = [
+    "esm_loss",
+    "ism_loss",
+    "divergence",
+    "dsm_loss",
+    "parzen_score",
+    "esm_parzen_loss",
+    "dae_loss",
+    "annealed_dsm_loss",
+    "geometric_sigmas",
+    "ScoreObjective",
+    "SCORE_OBJECTIVES",
+]
 
 
 def esm_loss(score_fn: ScoreFn, x: Tensor, true_score: TrueScore) -> Tensor:
@@ -28,8 +39,14 @@ def esm_loss(score_fn: ScoreFn, x: Tensor, true_score: TrueScore) -> Tensor:
     return 0.5 * sq_norm(score_fn(x) - target).mean()
 
 
-def divergence(score_fn: ScoreFn, x: Tensor, method: str = "exact", n_probes: int = 1,
-               generator: torch.Generator | None = None, create_graph: bool | None = None) -> tuple[Tensor, Tensor]:
+def divergence(
+    score_fn: ScoreFn,
+    x: Tensor,
+    method: str = "exact",
+    n_probes: int = 1,
+    generator: torch.Generator | None = None,
+    create_graph: bool | None = None,
+) -> tuple[Tensor, Tensor]:
     """The score and its divergence Σᵢ ∂sᵢ/∂xᵢ (the trace of the Jacobian), per example.
 
     ``method="exact"``: one backward pass per dimension (d passes). ``"hutchinson"``:
@@ -67,8 +84,9 @@ def divergence(score_fn: ScoreFn, x: Tensor, method: str = "exact", n_probes: in
     return s, div
 
 
-def ism_loss(score_fn: ScoreFn, x: Tensor, trace: str = "exact", n_probes: int = 1,
-             generator: torch.Generator | None = None) -> Tensor:
+def ism_loss(
+    score_fn: ScoreFn, x: Tensor, trace: str = "exact", n_probes: int = 1, generator: torch.Generator | None = None
+) -> Tensor:
     """J_ISM = E_q [½‖Ψ(x; θ)‖² + Σᵢ ∂Ψᵢ(x; θ)/∂xᵢ] (implicit score matching, Hyvärinen 2005;
     Vincent 2011, §3.2); J_ISM(θ) = J_ESM(θ) − ½E‖∇ log q‖².
 
@@ -81,8 +99,13 @@ def ism_loss(score_fn: ScoreFn, x: Tensor, trace: str = "exact", n_probes: int =
     return (0.5 * sq_norm(s) + div).mean()
 
 
-def dsm_loss(score_fn: ScoreFn, x: Tensor, sigma: float | Tensor, generator: torch.Generator | None = None,
-             noise: Tensor | None = None) -> Tensor:
+def dsm_loss(
+    score_fn: ScoreFn,
+    x: Tensor,
+    sigma: float | Tensor,
+    generator: torch.Generator | None = None,
+    noise: Tensor | None = None,
+) -> Tensor:
     """J_DSM = E_{x, x̃} ½‖Ψ(x̃; θ) − ∂ log q_σ(x̃|x)/∂x̃‖², ∂ log q_σ(x̃|x)/∂x̃ = (x − x̃)/σ²,
     with x̃ = x + σε, ε ~ N(0, I) (denoising score matching, Vincent 2011, §4.2).
 
@@ -122,7 +145,7 @@ def parzen_score(x_tilde: Tensor, data: Tensor, sigma: float, chunk_size: int = 
     z = q.new_zeros(q.shape[0])
     acc = torch.zeros_like(q)
     for start in range(0, pts.shape[0], chunk_size):
-        c = pts[start:start + chunk_size]
+        c = pts[start : start + chunk_size]
         logits = (q @ c.t() - 0.5 * c.square().sum(dim=1)) * inv_var
         new_m = torch.maximum(m, logits.max(dim=1).values)
         scale = torch.exp(m - new_m)
@@ -133,9 +156,15 @@ def parzen_score(x_tilde: Tensor, data: Tensor, sigma: float, chunk_size: int = 
     return ((acc / z[:, None] - q) * inv_var).reshape(x_tilde.shape)
 
 
-def esm_parzen_loss(score_fn: ScoreFn, data: Tensor, sigma: float, x: Tensor | None = None,
-                    generator: torch.Generator | None = None, noise: Tensor | None = None,
-                    chunk_size: int = 4096) -> Tensor:
+def esm_parzen_loss(
+    score_fn: ScoreFn,
+    data: Tensor,
+    sigma: float,
+    x: Tensor | None = None,
+    generator: torch.Generator | None = None,
+    noise: Tensor | None = None,
+    chunk_size: int = 4096,
+) -> Tensor:
     """J_ESM,σ = E_{q_σ(x̃)} ½‖Ψ(x̃; θ) − ∇ log q_σ(x̃)‖² with q_σ the Parzen density of ``data``
     (Vincent 2011, §4.1), estimated with draws x̃ = x + σε, ε ~ N(0, I).
 
@@ -154,8 +183,13 @@ def esm_parzen_loss(score_fn: ScoreFn, data: Tensor, sigma: float, x: Tensor | N
     return 0.5 * sq_norm(score_fn(x_tilde) - target).mean()
 
 
-def dae_loss(model: nn.Module | Callable[[Tensor], Tensor], x: Tensor, sigma: float,
-             generator: torch.Generator | None = None, noise: Tensor | None = None) -> Tensor:
+def dae_loss(
+    model: nn.Module | Callable[[Tensor], Tensor],
+    x: Tensor,
+    sigma: float,
+    generator: torch.Generator | None = None,
+    noise: Tensor | None = None,
+) -> Tensor:
     """J_DAE = E_{x, x̃} ‖r(x̃) − x‖² with x̃ = x + σε, ε ~ N(0, I) (Vincent 2011, §2).
 
     ``model`` is a DAE (its reconstruction mean ``reconstruct``) or any callable x̃ ↦ r(x̃);
@@ -182,9 +216,14 @@ def geometric_sigmas(sigma_max: float, sigma_min: float, n: int) -> Tensor:
     return torch.exp(torch.linspace(math.log(sigma_max), math.log(sigma_min), n, dtype=torch.float64))
 
 
-def annealed_dsm_loss(score_fn: Callable[[Tensor, Tensor], Tensor], x: Tensor, sigmas: Sequence[float] | Tensor,
-                      generator: torch.Generator | None = None, noise: Tensor | None = None,
-                      sigma_indices: Tensor | None = None) -> Tensor:
+def annealed_dsm_loss(
+    score_fn: Callable[[Tensor, Tensor], Tensor],
+    x: Tensor,
+    sigmas: Sequence[float] | Tensor,
+    generator: torch.Generator | None = None,
+    noise: Tensor | None = None,
+    sigma_indices: Tensor | None = None,
+) -> Tensor:
     """The noise-conditional objective of Song & Ermon (2019, eq. 5–6):
     E_σ E_{x, x̃} λ(σ)·½‖s_θ(x̃, σ) − (x − x̃)/σ²‖² with λ(σ) = σ², x̃ = x + σε.
 
@@ -229,9 +268,17 @@ class ScoreObjective:
     * ``"dae"`` — :func:`dae_loss` at ``sigma`` (model: a DAE).
     """
 
-    def __init__(self, kind: str, sigma: float | None = None, *, sigmas: Sequence[float] | Tensor | None = None,
-                 true_score: ScoreFn | None = None, data: Tensor | None = None, trace: str = "exact",
-                 n_probes: int = 1) -> None:
+    def __init__(
+        self,
+        kind: str,
+        sigma: float | None = None,
+        *,
+        sigmas: Sequence[float] | Tensor | None = None,
+        true_score: ScoreFn | None = None,
+        data: Tensor | None = None,
+        trace: str = "exact",
+        n_probes: int = 1,
+    ) -> None:
         self.kind = check_choice(kind, "objective", SCORE_OBJECTIVES)
         self.sigma = None if sigma is None else sigma_value(sigma)
         if self.sigma is None and kind in ("dsm", "dae", "esm-parzen"):

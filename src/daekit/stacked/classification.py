@@ -22,7 +22,7 @@ def classification_metrics(model: nn.Module, data: tuple[Tensor, ...], chunk_siz
     errors, loss = 0, 0.0
     with torch.no_grad():
         for i in range(0, len(x), chunk_size):
-            logits, labels = model(x[i:i + chunk_size]), y[i:i + chunk_size]
+            logits, labels = model(x[i : i + chunk_size]), y[i : i + chunk_size]
             errors += int((logits.argmax(dim=1) != labels).sum())
             loss += float(F.cross_entropy(logits, labels, reduction="sum"))
     model.train(was_training)
@@ -32,5 +32,9 @@ def classification_metrics(model: nn.Module, data: tuple[Tensor, ...], chunk_siz
 def predict_classes(network: nn.Module, x: np.ndarray, device: torch.device, chunk_size: int = 4096) -> np.ndarray:
     network.eval()
     with torch.no_grad():
-        return torch.cat([network(torch.as_tensor(x[i:i + chunk_size], device=device)).argmax(1).cpu()
-                          for i in range(0, len(x), chunk_size)]).numpy()
+        return torch.cat(
+            [
+                network(torch.as_tensor(x[i : i + chunk_size], device=device)).argmax(1).cpu()
+                for i in range(0, len(x), chunk_size)
+            ]
+        ).numpy()

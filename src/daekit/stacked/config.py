@@ -4,8 +4,9 @@ fine-tuning schedules."""
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, ClassVar, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 from torch import Tensor
@@ -17,7 +18,6 @@ from ..training.config import TrainConfig
 from ..utils.runtime import resolve_device
 from ..utils.validation import check_choice, check_positive, check_positive_int
 
-
 #: Corruption kinds that take one noise level (the fraction ν, or σ for "gaussian").
 CORRUPTION_KINDS = ("masking", "saltpepper", "gaussian", "none")
 
@@ -26,8 +26,9 @@ CORRUPTION_KINDS = ("masking", "saltpepper", "gaussian", "none")
 _PRETRAIN_SEED, _INIT_SEED, _FINETUNE_SEED, _NETWORK_INIT_SEED = 0, 10_000, 100_000, 200_000
 
 
-def layer_corruption(kind: str, level: float, name: str = "corruption",
-                     level_name: str = "noise_level") -> Callable[..., Tensor]:
+def layer_corruption(
+    kind: str, level: float, name: str = "corruption", level_name: str = "noise_level"
+) -> Callable[..., Tensor]:
     """The corruption process of one layer: ``kind`` (one of :data:`CORRUPTION_KINDS`, optionally
     with an option such as ``"masking:bernoulli"``) at noise ``level``. Level 0 is no corruption
     (the ordinary autoencoder of SAA)."""
@@ -56,8 +57,9 @@ def _per_layer(value: Any, n_layers: int, name: str, kinds: tuple[type, ...]) ->
     try:
         values = tuple(value)
     except TypeError:
-        raise TypeError(f"{name} must be a single value or a sequence with one value per hidden layer, "
-                        f"got {value!r}") from None
+        raise TypeError(
+            f"{name} must be a single value or a sequence with one value per hidden layer, got {value!r}"
+        ) from None
     if len(values) != n_layers:
         raise ValueError(f"{name} must have one value per hidden layer ({n_layers}), got {len(values)}: {value!r}")
     return values
@@ -108,15 +110,20 @@ class StackedConfig:
             raise TypeError(f"hidden_layer_sizes must be a sequence of positive integers, got {sizes!r}") from None
         if len(sizes) == 0:
             raise ValueError("hidden_layer_sizes must name at least one hidden layer, got ()")
-        self.hidden_layer_sizes = tuple(
-            check_positive_int(s, f"hidden_layer_sizes[{i}]") for i, s in enumerate(sizes))
+        self.hidden_layer_sizes = tuple(check_positive_int(s, f"hidden_layer_sizes[{i}]") for i, s in enumerate(sizes))
         n = len(self.hidden_layer_sizes)
         kinds = _per_layer(self.corruption, n, "corruption", (str,))
         levels = _per_layer(self.noise_levels, n, "noise_levels", (numbers.Real,))
-        self.noise_levels = tuple(check_positive(v, f"noise_levels[{i}]", allow_zero=True) for i, v in enumerate(levels))
+        self.noise_levels = tuple(
+            check_positive(v, f"noise_levels[{i}]", allow_zero=True) for i, v in enumerate(levels)
+        )
         for i, (kind, level) in enumerate(zip(kinds, self.noise_levels)):
-            layer_corruption(kind, level, "corruption" if isinstance(self.corruption, str) else f"corruption[{i}]",
-                             f"noise_levels[{i}]")
+            layer_corruption(
+                kind,
+                level,
+                "corruption" if isinstance(self.corruption, str) else f"corruption[{i}]",
+                f"noise_levels[{i}]",
+            )
         self.corruption = self.corruption if isinstance(self.corruption, str) else tuple(kinds)
         if self.reconstruction != "auto":
             check_choice(self.reconstruction, "reconstruction", ("auto", *DISTRIBUTIONS))
@@ -148,20 +155,38 @@ class StackedConfig:
 
     def layer_corruption(self, k: int) -> Callable[..., Tensor]:
         """The corruption process of layer ``k`` (0-based)."""
-        return layer_corruption(self.corruptions[k], cast("tuple[float, ...]", self.noise_levels)[k])  # a tuple after __post_init__
+        return layer_corruption(
+            self.corruptions[k], cast("tuple[float, ...]", self.noise_levels)[k]
+        )  # a tuple after __post_init__
 
     def pretrain_config(self, k: int) -> TrainConfig:
         """The :class:`TrainConfig` of pretraining layer ``k`` (0-based)."""
-        return TrainConfig(epochs=self.pretrain_epochs, batch_size=self.batch_size, lr=self.pretrain_learning_rate,
-                           optimizer=self.optimizer, early_stopping=False, seed=self.seed + _PRETRAIN_SEED + k + 1,
-                           device=self.device, verbose=self.verbose, precision=self.precision)
+        return TrainConfig(
+            epochs=self.pretrain_epochs,
+            batch_size=self.batch_size,
+            lr=self.pretrain_learning_rate,
+            optimizer=self.optimizer,
+            early_stopping=False,
+            seed=self.seed + _PRETRAIN_SEED + k + 1,
+            device=self.device,
+            verbose=self.verbose,
+            precision=self.precision,
+        )
 
     def finetune_config(self, has_valid: bool) -> TrainConfig:
         """The :class:`TrainConfig` of supervised fine-tuning."""
-        return TrainConfig(epochs=self.finetune_epochs, batch_size=self.batch_size, lr=self.finetune_learning_rate,
-                           optimizer=self.optimizer, early_stopping=self.early_stopping and has_valid,
-                           patience=self.patience, seed=self.seed + _FINETUNE_SEED, device=self.device,
-                           verbose=self.verbose, precision=self.precision)
+        return TrainConfig(
+            epochs=self.finetune_epochs,
+            batch_size=self.batch_size,
+            lr=self.finetune_learning_rate,
+            optimizer=self.optimizer,
+            early_stopping=self.early_stopping and has_valid,
+            patience=self.patience,
+            seed=self.seed + _FINETUNE_SEED,
+            device=self.device,
+            verbose=self.verbose,
+            precision=self.precision,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

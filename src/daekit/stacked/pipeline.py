@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 @torch.no_grad()
 def _chunked(fn: Callable[[Tensor], Tensor], x: Tensor, chunk_size: int) -> Tensor:
-    return torch.cat([fn(x[i:i + chunk_size]) for i in range(0, len(x), chunk_size)]) if len(x) else fn(x)
+    return torch.cat([fn(x[i : i + chunk_size]) for i in range(0, len(x), chunk_size)]) if len(x) else fn(x)
 
 
 def encode_dataset(encoder: DAE, x: Tensor, chunk_size: int = 4096) -> Tensor:
@@ -79,11 +80,26 @@ def pretrain_layers(
         t0 = time.perf_counter()
         phase = f"pretrain-{k + 1}"
         reconstruction = _resolve_reconstruction(config.reconstruction, h) if k == 0 else "bernoulli"
-        dae = DAE(h.shape[1], n_hidden, tied_weights=config.tied_weights, reconstruction=reconstruction,
-                  generator=make_generator(config.seed + _INIT_SEED + k + 1))
+        dae = DAE(
+            h.shape[1],
+            n_hidden,
+            tied_weights=config.tied_weights,
+            reconstruction=reconstruction,
+            generator=make_generator(config.seed + _INIT_SEED + k + 1),
+        )
         objective = DenoisingObjective(config.layer_corruption(k))
-        history = fit(dae, objective, h, config.pretrain_config(k), run=run, run_dir=run_dir, phase=phase,
-                      resume=resume, callbacks=callbacks, distributed=distributed)
+        history = fit(
+            dae,
+            objective,
+            h,
+            config.pretrain_config(k),
+            run=run,
+            run_dir=run_dir,
+            phase=phase,
+            resume=resume,
+            callbacks=callbacks,
+            distributed=distributed,
+        )
         daes.append(dae)
         histories.append(history)
         if k + 1 < config.n_layers:
@@ -107,10 +123,19 @@ def finetune(
     """Supervised fine-tuning of the whole stack on the cross-entropy (phase ``"finetune"``), with
     early stopping on the classification error of ``valid``; the best parameters are kept."""
     data = Split("finetune", *train, *(valid if valid is not None else (None, None)))
-    return fit(network, ClassificationObjective(), data, config.finetune_config(valid is not None),
-               run=run, run_dir=run_dir, phase="finetune", resume=resume,
-               valid_metric=classification_metrics if valid is not None else None, callbacks=callbacks,
-               distributed=distributed)
+    return fit(
+        network,
+        ClassificationObjective(),
+        data,
+        config.finetune_config(valid is not None),
+        run=run,
+        run_dir=run_dir,
+        phase="finetune",
+        resume=resume,
+        valid_metric=classification_metrics if valid is not None else None,
+        callbacks=callbacks,
+        distributed=distributed,
+    )
 
 
 @dataclass
@@ -127,7 +152,9 @@ class StackedResult:
 def label_tensor(y: Any) -> Tensor:
     t = y if isinstance(y, Tensor) else torch.as_tensor(np.asarray(y))
     if t.is_floating_point() or t.dim() != 1:
-        raise ValueError(f"labels must be a 1-D integer array 0..n_classes-1, got dtype {t.dtype} shape {tuple(t.shape)}")
+        raise ValueError(
+            f"labels must be a 1-D integer array 0..n_classes-1, got dtype {t.dtype} shape {tuple(t.shape)}"
+        )
     return t.long()
 
 
@@ -175,16 +202,30 @@ def train_stacked(
         raise ValueError(f"labels must lie in 0..{n_classes - 1}")
     seconds: dict[str, float] = {}
     if config.pretrain:
-        encoders, histories, seconds = pretrain_layers(x_t, config, run=run, run_dir=run_dir, resume=resume,
-                                                       callbacks=callbacks, distributed=distributed)
+        encoders, histories, seconds = pretrain_layers(
+            x_t, config, run=run, run_dir=run_dir, resume=resume, callbacks=callbacks, distributed=distributed
+        )
         network = StackedNetwork.from_pretrained(encoders, n_classes)
     else:
         encoders, histories = [], []
-        network = StackedNetwork(x_t.shape[1], config.hidden_layer_sizes, n_classes,
-                                 generator=make_generator(config.seed + _NETWORK_INIT_SEED))
+        network = StackedNetwork(
+            x_t.shape[1],
+            config.hidden_layer_sizes,
+            n_classes,
+            generator=make_generator(config.seed + _NETWORK_INIT_SEED),
+        )
     t0 = time.perf_counter()
-    history = finetune(network, (x_t, y_t), valid, config, run=run, run_dir=run_dir, resume=resume, callbacks=callbacks,
-                       distributed=distributed)
+    history = finetune(
+        network,
+        (x_t, y_t),
+        valid,
+        config,
+        run=run,
+        run_dir=run_dir,
+        resume=resume,
+        callbacks=callbacks,
+        distributed=distributed,
+    )
     seconds["finetune"] = time.perf_counter() - t0
     network.eval()
     return StackedResult(network, encoders, histories, history, seconds)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,13 +41,17 @@ class OutOfCoreArray:
             self.path, self.offset = Path(source.filename), int(source.offset)
             self.shape, self.dtype = tuple(source.shape), source.dtype
             if self.offset + source.nbytes != os.path.getsize(self.path):
-                raise ValueError("pass a memmap of a whole file (np.load(path, mmap_mode='r')), not a slice of one; "
-                                 "use OutOfCoreArray(path).rows(start, stop) for a range of rows")
+                raise ValueError(
+                    "pass a memmap of a whole file (np.load(path, mmap_mode='r')), not a slice of one; "
+                    "use OutOfCoreArray(path).rows(start, stop) for a range of rows"
+                )
         else:
             self.path = Path(source)
             with open(self.path, "rb") as f:
                 version = np.lib.format.read_magic(f)
-                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                read_header = (
+                    np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                )
                 shape, fortran, dtype = read_header(f)
                 self.offset = f.tell()
             if fortran:
@@ -63,7 +68,7 @@ class OutOfCoreArray:
     def __len__(self) -> int:
         return self.shape[0]
 
-    def rows(self, start: int, stop: int) -> "OutOfCoreArray":
+    def rows(self, start: int, stop: int) -> OutOfCoreArray:
         """The rows [start, stop) as another out-of-core array (no data is read)."""
         start, stop, _ = slice(start, stop).indices(self.shape[0])
         if stop <= start:
@@ -110,16 +115,23 @@ def _take(data: Sequence[Tensor], idx: Tensor, shard: Shard | None) -> tuple[tup
     return tuple(t[idx_local] for t in data), len(idx), (start, stop)
 
 
-def _in_memory_batches(data: Sequence[Tensor], batch_size: int, generator: torch.Generator,
-                       shard: Shard | None) -> Iterator[tuple[tuple[Tensor, ...], int, tuple[int, int]]]:
+def _in_memory_batches(
+    data: Sequence[Tensor], batch_size: int, generator: torch.Generator, shard: Shard | None
+) -> Iterator[tuple[tuple[Tensor, ...], int, tuple[int, int]]]:
     n = len(data[0])
     perm = torch.randperm(n, generator=generator).to(data[0].device)
     for start in range(0, n, batch_size):
-        yield _take(data, perm[start:start + batch_size], shard)
+        yield _take(data, perm[start : start + batch_size], shard)
 
 
-def _chunked_batches(data: Sequence[Any], batch_size: int, generator: torch.Generator, device: torch.device,
-                     dtype: torch.dtype, shard: Shard | None) -> Iterator[tuple[tuple[Tensor, ...], int, tuple[int, int]]]:
+def _chunked_batches(
+    data: Sequence[Any],
+    batch_size: int,
+    generator: torch.Generator,
+    device: torch.device,
+    dtype: torch.dtype,
+    shard: Shard | None,
+) -> Iterator[tuple[tuple[Tensor, ...], int, tuple[int, int]]]:
     n = len(data[0])
     chunk_rows = min(next(d.chunk_rows for d in data if isinstance(d, OutOfCoreArray)), n)
     chunk_rows = max(batch_size, chunk_rows // batch_size * batch_size)  # whole batches per chunk
@@ -143,11 +155,17 @@ def _chunked_batches(data: Sequence[Any], batch_size: int, generator: torch.Gene
             size = len(chunk[0])
             perm = torch.randperm(size, generator=generator).to(device)
             for b in range(0, size, batch_size):
-                yield _take(chunk, perm[b:b + batch_size], shard)
+                yield _take(chunk, perm[b : b + batch_size], shard)
 
 
-def epoch_batches(data: Sequence[Any], batch_size: int, generator: torch.Generator, device: torch.device,
-                  dtype: torch.dtype, shard: Shard | None = None) -> Iterator[tuple[tuple[Tensor, ...], int, tuple[int, int]]]:
+def epoch_batches(
+    data: Sequence[Any],
+    batch_size: int,
+    generator: torch.Generator,
+    device: torch.device,
+    dtype: torch.dtype,
+    shard: Shard | None = None,
+) -> Iterator[tuple[tuple[Tensor, ...], int, tuple[int, int]]]:
     """The minibatches of one epoch in a random order drawn from ``generator``.
 
     Yields ``(batch, global_size, (start, stop))``: with ``shard`` (global size -> this process's

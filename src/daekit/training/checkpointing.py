@@ -49,8 +49,14 @@ class PhaseCheckpoints:
         self.run, self.phase, self.writes, self.device = run, phase, writes, device
         self.directory = run.checkpoints if run is not None else None
 
-    def resume(self, model: nn.Module, optimizer: torch.optim.Optimizer, data_gen: torch.Generator,
-               noise_gen: torch.Generator, config: TrainConfig) -> Resumed | None:
+    def resume(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        data_gen: torch.Generator,
+        noise_gen: torch.Generator,
+        config: TrainConfig,
+    ) -> Resumed | None:
         """Load the newest good checkpoint of the phase into ``model``, ``optimizer`` and the two
         generators, and return the rest of its state; None when there is none.
 
@@ -72,30 +78,52 @@ class PhaseCheckpoints:
         stopping = EarlyStopping(config, best_state, state["bad_epochs"])
         start_epoch, finished = state["epoch"], state["finished"]
         if start_epoch > config.epochs:
-            raise ValueError(f"epochs={config.epochs}: the checkpoint {ckpt} already holds {start_epoch} epochs "
-                             f"of phase {self.phase!r}; resume with epochs >= {start_epoch}")
+            raise ValueError(
+                f"epochs={config.epochs}: the checkpoint {ckpt} already holds {start_epoch} epochs "
+                f"of phase {self.phase!r}; resume with epochs >= {start_epoch}"
+            )
         if finished and not history.stopped_early and start_epoch < config.epochs:
             finished = False  # more epochs requested: continue from the saved model
         return Resumed(history, stopping, start_epoch, finished, state["seed"])
 
-    def save(self, epoch: int, finished: bool, seed: int, model: nn.Module, optimizer: torch.optim.Optimizer,
-             data_gen: torch.Generator, noise_gen: torch.Generator, history: History, stopping: EarlyStopping,
-             config: TrainConfig) -> None:
+    def save(
+        self,
+        epoch: int,
+        finished: bool,
+        seed: int,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        data_gen: torch.Generator,
+        noise_gen: torch.Generator,
+        history: History,
+        stopping: EarlyStopping,
+        config: TrainConfig,
+    ) -> None:
         """After ``epoch`` epochs (1-based count): write its checkpoint, prune older ones and
         rewrite the phase's metrics; a no-op unless this process ``writes``."""
         if not self.writes or self.run is None or self.directory is None:
             return
         best_state = stopping.best_state
         trainer_state = {
-            "epoch": epoch, "finished": finished, "seed": seed, "bad_epochs": stopping.bad_epochs,
-            "optimizer": optimizer.state_dict(), "data_gen": data_gen.get_state(),
-            "noise_gen": noise_gen.get_state().cpu(), "history": history.records,
-            "best_epoch": history.best_epoch, "best_score": history.best_score,
+            "epoch": epoch,
+            "finished": finished,
+            "seed": seed,
+            "bad_epochs": stopping.bad_epochs,
+            "optimizer": optimizer.state_dict(),
+            "data_gen": data_gen.get_state(),
+            "noise_gen": noise_gen.get_state().cpu(),
+            "history": history.records,
+            "best_epoch": history.best_epoch,
+            "best_score": history.best_score,
             "stopped_early": history.stopped_early,
             "best_state": {k: v.cpu() for k, v in best_state.items()} if best_state is not None else None,
         }
-        save_checkpoint_dir(self.directory / f"{self.phase}-{epoch:04d}", model,
-                            {"phase": self.phase, "epoch": epoch, "train": config.to_dict()}, trainer_state)
+        save_checkpoint_dir(
+            self.directory / f"{self.phase}-{epoch:04d}",
+            model,
+            {"phase": self.phase, "epoch": epoch, "train": config.to_dict()},
+            trainer_state,
+        )
         prune_checkpoints(self.directory, self.phase, config.keep_checkpoints)
         self.run.write_metrics(self.phase, history.records)
 

@@ -20,16 +20,26 @@ from ..models.registry import read_weights, write_model_files
 from ..utils.atomic import atomic_directory
 from ..utils.checksums import checksum_problem, write_checksums
 
-__all__ = ["save_checkpoint_dir", "latest_checkpoint", "latest_good_checkpoint", "load_checkpoint",
-           "prune_checkpoints", "checkpoints_of"]
+__all__ = [
+    "save_checkpoint_dir",
+    "latest_checkpoint",
+    "latest_good_checkpoint",
+    "load_checkpoint",
+    "prune_checkpoints",
+    "checkpoints_of",
+]
 
 logger = logging.getLogger(__name__)
 
 _CKPT_RE = re.compile(r"^(?P<phase>.+)-(?P<epoch>\d{4,})$")
 
 
-def save_checkpoint_dir(path: str | os.PathLike, model: nn.Module, extra_config: dict[str, Any] | None = None,
-                        trainer_state: dict[str, Any] | None = None) -> Path:
+def save_checkpoint_dir(
+    path: str | os.PathLike,
+    model: nn.Module,
+    extra_config: dict[str, Any] | None = None,
+    trainer_state: dict[str, Any] | None = None,
+) -> Path:
     """Write a checkpoint folder at ``path`` atomically (assembled elsewhere, then renamed), with
     the SHA-256 of its files in ``SHA256SUMS``.
 
@@ -78,8 +88,9 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
     return weights, state
 
 
-def latest_good_checkpoint(directory: str | os.PathLike | None, phase: str, device: str | torch.device = "cpu",
-                           set_aside: bool = True) -> tuple[Path, dict, dict | None] | None:
+def latest_good_checkpoint(
+    directory: str | os.PathLike | None, phase: str, device: str | torch.device = "cpu", set_aside: bool = True
+) -> tuple[Path, dict, dict | None] | None:
     """The newest checkpoint of ``phase`` that loads (checksums match, files parse) as
     ``(path, weights, trainer_state)``, or None when there is none.
 

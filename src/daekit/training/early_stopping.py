@@ -46,8 +46,9 @@ class EarlyStopping:
         budget ``config.max_minutes``); when it ends, the best parameters
         kept are loaded into ``model``."""
         epochs = self.config.epochs
-        history.stopped_early = (self.config.early_stopping and self.bad_epochs >= self.config.patience
-                                 and epochs_done < epochs)
+        history.stopped_early = (
+            self.config.early_stopping and self.bad_epochs >= self.config.patience and epochs_done < epochs
+        )
         finished = epochs_done >= epochs or history.stopped_early or out_of_time
         if finished and self.best_state is not None:
             model.load_state_dict(self.best_state)

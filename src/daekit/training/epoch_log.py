@@ -31,12 +31,19 @@ class EpochLog:
     """Progress and records of phase ``phase``: ``config.epochs`` epochs of ``steps_per_epoch``
     steps, ``start_epoch`` of them already done; ``shown`` is False on the ranks that stay quiet."""
 
-    def __init__(self, phase: str, config: TrainConfig, steps_per_epoch: int, start_epoch: int, finished: bool,
-                 shown: bool) -> None:
+    def __init__(
+        self, phase: str, config: TrainConfig, steps_per_epoch: int, start_epoch: int, finished: bool, shown: bool
+    ) -> None:
         self.phase, self.config, self.shown = phase, config, shown
-        self.bar = tqdm(total=config.epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch, desc=phase,
-                        unit="batch", disable=True if config.verbose < 1 or finished or not shown else None,
-                        leave=False, mininterval=0.5)
+        self.bar = tqdm(
+            total=config.epochs * steps_per_epoch,
+            initial=start_epoch * steps_per_epoch,
+            desc=phase,
+            unit="batch",
+            disable=True if config.verbose < 1 or finished or not shown else None,
+            leave=False,
+            mininterval=0.5,
+        )
 
     def record(self, epoch: int, train_loss: float, lr: float, validation: Mapping[str, float]) -> dict[str, Any]:
         """The record of ``epoch`` (1-based): phase, epoch, train_loss, lr and the validation entries."""
@@ -48,8 +55,15 @@ class EpochLog:
         self.bar.set_postfix(loss=f"{record['train_loss']:.4g}")
         if self.config.verbose >= 1 and self.shown:
             extra = "".join(f" {k} {record[k]:.4g}" for k in ("valid_loss", "valid_score") if k in record)
-            logger.info("[%s] epoch %d/%d train_loss %.4g%s (%.1f s)", self.phase, record["epoch"], self.config.epochs,
-                        record["train_loss"], extra, record["seconds"])
+            logger.info(
+                "[%s] epoch %d/%d train_loss %.4g%s (%.1f s)",
+                self.phase,
+                record["epoch"],
+                self.config.epochs,
+                record["train_loss"],
+                extra,
+                record["seconds"],
+            )
 
     def close(self) -> None:
         self.bar.close()

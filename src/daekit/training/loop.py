@@ -128,14 +128,32 @@ def fit(
         resumed = checkpoints.resume(model, optimizer, data_gen, noise_gen, config) if resume else None
         if resumed is None:
             resumed = Resumed(History(), EarlyStopping(config), 0, config.epochs == 0, seed)
-        history, stopping, epoch, finished, seed = (resumed.history, resumed.stopping, resumed.epoch,
-                                                    resumed.finished, resumed.seed)
-        steps = EpochSteps(model, objective, optimizer, train_t, config, ctx, device, dtype,
-                           StepPrecision(config.precision, device), data_gen, noise_gen)
+        history, stopping, epoch, finished, seed = (
+            resumed.history,
+            resumed.stopping,
+            resumed.epoch,
+            resumed.finished,
+            resumed.seed,
+        )
+        steps = EpochSteps(
+            model,
+            objective,
+            optimizer,
+            train_t,
+            config,
+            ctx,
+            device,
+            dtype,
+            StepPrecision(config.precision, device),
+            data_gen,
+            noise_gen,
+        )
         log = EpochLog(phase, config, steps.steps_per_epoch, epoch, finished, shown=ctx.is_main)
         if config.max_minutes is not None and ctx.enabled:
-            raise ValueError("max_minutes is for single-process training (ranks would stop at different steps); "
-                             "give several ranks a number of epochs")
+            raise ValueError(
+                "max_minutes is for single-process training (ranks would stop at different steps); "
+                "give several ranks a number of epochs"
+            )
         deadline = None if config.max_minutes is None else time.perf_counter() + 60 * config.max_minutes
         while not finished:
             t0 = time.perf_counter()
@@ -144,8 +162,11 @@ def fit(
             if not math.isfinite(train_loss):
                 log.close()
                 raise steps.diverged(train_loss, epoch, bad_step, phase, config.lr, checkpoints.restore_last(model))
-            validation = ({} if valid_t is None else
-                          validate(model, objective, valid_t, valid_metric, valid_seed, config.valid_batch_size))
+            validation = (
+                {}
+                if valid_t is None
+                else validate(model, objective, valid_t, valid_metric, valid_seed, config.valid_batch_size)
+            )
             record = log.record(epoch + 1, train_loss, lr, validation)
             stopping.update(history, epoch + 1, epoch_score(record), model, keep_parameters=valid_t is not None)
             record["seconds"] = time.perf_counter() - t0
@@ -187,6 +208,7 @@ def _in_memory(valid: Any, device: torch.device, dtype: torch.dtype) -> tuple[An
         return None
     valid_t = as_tensors(valid, device, dtype)
     if any(isinstance(t, OutOfCoreArray) for t in valid_t):
-        valid_t = as_tensors(tuple(t.read_rows(0, len(t)) if isinstance(t, OutOfCoreArray) else t for t in valid_t),
-                             device, dtype)
+        valid_t = as_tensors(
+            tuple(t.read_rows(0, len(t)) if isinstance(t, OutOfCoreArray) else t for t in valid_t), device, dtype
+        )
     return valid_t

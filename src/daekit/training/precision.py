@@ -32,8 +32,13 @@ class StepPrecision:
     def __init__(self, precision: str, device: torch.device) -> None:
         low = compute_dtype(precision)
         if low is not None and not bfloat16_is_native(device):
-            warnings.warn(f"precision={precision!r}: {device} has no native bfloat16 matrix units, so the "
-                          "products are emulated and likely slower than float32", RuntimeWarning, stacklevel=2)
-        self.autocast: AbstractContextManager[Any] = (torch.autocast(device.type, dtype=low) if low is not None
-                                                      else nullcontext())
+            warnings.warn(
+                f"precision={precision!r}: {device} has no native bfloat16 matrix units, so the "
+                "products are emulated and likely slower than float32",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        self.autocast: AbstractContextManager[Any] = (
+            torch.autocast(device.type, dtype=low) if low is not None else nullcontext()
+        )
         self.fused_kwargs: dict[str, Any] = {"compute_dtype": low} if low is not None else {}

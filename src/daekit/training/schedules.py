@@ -44,13 +44,27 @@ def lr_phases(epochs: int, lr: float) -> list[tuple[str, int, float]]:
     first = max(1, epochs // 2)
     second = epochs // 4
     third = epochs - first - second
-    return [(name, e, rate) for name, e, rate in (("train", first, lr), ("decay1", second, lr / 5),
-                                                  ("decay2", third, lr / 25)) if e > 0]
+    return [
+        (name, e, rate)
+        for name, e, rate in (("train", first, lr), ("decay1", second, lr / 5), ("decay2", third, lr / 25))
+        if e > 0
+    ]
 
 
-def fit_in_phases(model: nn.Module, objective: Any, x: Any, epochs: int, lr: float, batch_size: int, seed: int = 0,
-                  device: str = "cpu", run: RunFolder | None = None, verbose: int = 0, resume: bool = False,
-                  run_dir: Any = None) -> list[float]:
+def fit_in_phases(
+    model: nn.Module,
+    objective: Any,
+    x: Any,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int = 0,
+    device: str = "cpu",
+    run: RunFolder | None = None,
+    verbose: int = 0,
+    resume: bool = False,
+    run_dir: Any = None,
+) -> list[float]:
     """Adam through :func:`~daekit.training.loop.fit` in the phases of :func:`lr_phases` (a fresh
     optimizer and seed ``seed + i`` in phase i); returns the per-epoch training losses. With
     ``resume``, finished phases are read back from their checkpoints and the interrupted one continues."""
@@ -58,8 +72,16 @@ def fit_in_phases(model: nn.Module, objective: Any, x: Any, epochs: int, lr: flo
 
     losses: list[float] = []
     for i, (phase, n_epochs, rate) in enumerate(lr_phases(epochs, lr)):
-        config = TrainConfig(epochs=n_epochs, batch_size=batch_size, lr=rate, optimizer="adam", seed=seed + i,
-                             device=device, verbose=verbose)
-        losses += fit(model, objective, (x,), config=config, run=run, run_dir=run_dir, phase=phase,
-                      resume=resume).train_loss
+        config = TrainConfig(
+            epochs=n_epochs,
+            batch_size=batch_size,
+            lr=rate,
+            optimizer="adam",
+            seed=seed + i,
+            device=device,
+            verbose=verbose,
+        )
+        losses += fit(
+            model, objective, (x,), config=config, run=run, run_dir=run_dir, phase=phase, resume=resume
+        ).train_loss
     return losses

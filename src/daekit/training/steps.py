@@ -41,22 +41,39 @@ class EpochSteps:
     """The training steps of ``model`` on ``objective`` over ``train`` (tensors indexed together),
     shuffled by ``data_gen``, noised by ``noise_gen``; ``config.batch_size`` rows per step and rank."""
 
-    def __init__(self, model: nn.Module, objective: Objective, optimizer: torch.optim.Optimizer,
-                 train: tuple[Any, ...], config: TrainConfig, ctx: DistributedContext, device: torch.device,
-                 dtype: torch.dtype, precision: StepPrecision, data_gen: torch.Generator,
-                 noise_gen: torch.Generator) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        objective: Objective,
+        optimizer: torch.optim.Optimizer,
+        train: tuple[Any, ...],
+        config: TrainConfig,
+        ctx: DistributedContext,
+        device: torch.device,
+        dtype: torch.dtype,
+        precision: StepPrecision,
+        data_gen: torch.Generator,
+        noise_gen: torch.Generator,
+    ) -> None:
         self.model, self.objective, self.optimizer, self.train = model, objective, optimizer, train
         self.ctx, self.device, self.dtype, self.precision = ctx, device, dtype, precision
         self.data_gen, self.noise_gen = data_gen, noise_gen
-        fused = (config.fused and not ctx.enabled and config.optimizer == "sgd" and config.momentum == 0
-                 and config.weight_decay == 0 and isinstance(objective, FusedSGDObjective)
-                 and objective.supports_fused(model))
+        fused = (
+            config.fused
+            and not ctx.enabled
+            and config.optimizer == "sgd"
+            and config.momentum == 0
+            and config.weight_decay == 0
+            and isinstance(objective, FusedSGDObjective)
+            and objective.supports_fused(model)
+        )
         self.fused_objective = cast(FusedSGDObjective, objective) if fused else None
         if ctx.enabled:
             from torch.nn.parallel import DistributedDataParallel
 
-            self.ddp = DistributedDataParallel(ObjectiveModule(model, objective),
-                                               device_ids=[device.index] if device.type == "cuda" else None)
+            self.ddp = DistributedDataParallel(
+                ObjectiveModule(model, objective), device_ids=[device.index] if device.type == "cuda" else None
+            )
         self.global_batch = config.batch_size * ctx.world_size
         self.steps_per_epoch = math.ceil(len(train[0]) / config.batch_size)
         self.check_every = 1 if device.type == "cpu" else 50
@@ -67,12 +84,15 @@ class EpochSteps:
         or None when a data-parallel batch is too small to give every rank a row (skipped)."""
         objective, ctx = self.objective, self.ctx
         if self.fused_objective is not None:
-            return self.fused_objective.fused_sgd_step(self.model, batch, self.noise_gen, lr, **self.precision.fused_kwargs)
+            return self.fused_objective.fused_sgd_step(
+                self.model, batch, self.noise_gen, lr, **self.precision.fused_kwargs
+            )
         if ctx.enabled:
             if global_n < ctx.world_size:
                 return None
-            step_objective = (objective.sharded(start, stop, global_n) if isinstance(objective, ShardableObjective)
-                              else objective)
+            step_objective = (
+                objective.sharded(start, stop, global_n) if isinstance(objective, ShardableObjective) else objective
+            )
             with self.precision.autocast:
                 loss = self.ddp(batch, self.noise_gen, step_objective)
             self.optimizer.zero_grad(set_to_none=True)
@@ -118,8 +138,9 @@ class EpochSteps:
             total, seen = total[0], int(total[1])
         return float(total) / max(seen, 1), bad_step
 
-    def diverged(self, loss: float, epoch: int, step: int | None, phase: str, lr: float,
-                 last: Any) -> NonFiniteLossError:
+    def diverged(
+        self, loss: float, epoch: int, step: int | None, phase: str, lr: float, last: Any
+    ) -> NonFiniteLossError:
         """The one-line error of a NaN/inf ``loss`` in ``epoch`` (0-based), ``step`` as returned by
         :meth:`run`; ``last`` is the checkpoint the model was given back (None: there is none)."""
         if step is None:
@@ -131,4 +152,5 @@ class EpochSteps:
         return NonFiniteLossError(
             f"the training loss became {loss} in {where} of phase {phase!r} (lr={lr}); "
             + (f"the model keeps the last good checkpoint {last}" if last else "no checkpoint was written for it")
-            + "; try a smaller learning rate or check the data for NaN/inf")
+            + "; try a smaller learning rate or check the data for NaN/inf"
+        )

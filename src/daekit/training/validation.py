@@ -21,11 +21,12 @@ ValidMetric = Callable[[nn.Module, tuple[Tensor, ...]], float | Mapping[str, flo
 def _batches(data: tuple[Tensor, ...], batch_size: int) -> Iterable[tuple[Tensor, ...]]:
     n = len(data[0])
     for start in range(0, n, batch_size):
-        yield tuple(t[start:start + batch_size] for t in data)
+        yield tuple(t[start : start + batch_size] for t in data)
 
 
-def evaluate_objective(model: nn.Module, objective: Objective, data: tuple[Tensor, ...], seed: int,
-                       batch_size: int = 1000) -> float:
+def evaluate_objective(
+    model: nn.Module, objective: Objective, data: tuple[Tensor, ...], seed: int, batch_size: int = 1000
+) -> float:
     """Mean of ``objective`` over ``data`` with a fixed noise seed (comparable across epochs)."""
     device = data[0].device
     generator = make_generator(seed, device)
@@ -41,8 +42,14 @@ def evaluate_objective(model: nn.Module, objective: Objective, data: tuple[Tenso
     return total / max(n, 1)
 
 
-def validate(model: nn.Module, objective: Objective, valid: tuple[Tensor, ...], valid_metric: ValidMetric | None,
-             seed: int, batch_size: int) -> dict[str, float]:
+def validate(
+    model: nn.Module,
+    objective: Objective,
+    valid: tuple[Tensor, ...],
+    valid_metric: ValidMetric | None,
+    seed: int,
+    batch_size: int,
+) -> dict[str, float]:
     """The validation entries of an epoch's record: ``valid_score`` when there is a
     ``valid_metric``, and ``valid_loss`` — the metric's own ``"loss"`` when it returns a mapping,
     else :func:`evaluate_objective` with noise seed ``seed``."""

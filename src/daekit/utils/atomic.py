@@ -9,8 +9,9 @@ import os
 import secrets
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Union
+from typing import Any, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 

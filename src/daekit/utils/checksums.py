@@ -28,8 +28,11 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 def write_checksums(folder: str | os.PathLike) -> Path:
     """Write ``folder/SHA256SUMS`` with the digest of every regular non-JSON file in ``folder``."""
     folder = Path(folder)
-    lines = [f"{sha256_file(p)}  {p.name}" for p in sorted(folder.iterdir())
-             if p.is_file() and p.name != CHECKSUM_FILE and p.suffix != ".json"]
+    lines = [
+        f"{sha256_file(p)}  {p.name}"
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name != CHECKSUM_FILE and p.suffix != ".json"
+    ]
     atomic_write_bytes(folder / CHECKSUM_FILE, ("\n".join(lines) + "\n").encode())
     return folder / CHECKSUM_FILE
 

@@ -24,7 +24,9 @@ _SIDE = 28
 LABEL_PIXELS = 11
 
 
-def variant_grid(data: VariantData, split: str = "train", n_cols: int = 10, pad: int = 1) -> tuple[np.ndarray, list[str]]:
+def variant_grid(
+    data: VariantData, split: str = "train", n_cols: int = 10, pad: int = 1
+) -> tuple[np.ndarray, list[str]]:
     """The first ``n_cols`` examples of each class of ``split`` tiled into one float array in
     [0, 1] (rows = classes, ``pad``-pixel white separators; missing examples stay blank), and the
     row labels (class names)."""
@@ -39,16 +41,27 @@ def variant_grid(data: VariantData, split: str = "train", n_cols: int = 10, pad:
     for k in range(n_rows):
         examples = x[y == k][:n_cols].reshape(-1, _SIDE, _SIDE)
         for j, img in enumerate(examples):
-            out[pad + k * step: pad + k * step + _SIDE, pad + j * step: pad + j * step + _SIDE] = img
+            out[pad + k * step : pad + k * step + _SIDE, pad + j * step : pad + j * step + _SIDE] = img
         for j in range(len(examples), n_cols):  # blank (black) tile
-            out[pad + k * step: pad + k * step + _SIDE, pad + j * step: pad + j * step + _SIDE] = 0.0
+            out[pad + k * step : pad + k * step + _SIDE, pad + j * step : pad + j * step + _SIDE] = 0.0
     return out, list(data.class_names)
 
 
-def plot_variant_grid(name: str, path: str | os.PathLike, *, root: str | os.PathLike | None = None,
-                      random_state: int = 0, sizes: Sequence[int] | None = None, split: str = "train",
-                      n_cols: int = 10, zoom: int = 2, levels: int = 256, title: str | None = None,
-                      data: VariantData | None = None, cache: bool = True) -> Path:
+def plot_variant_grid(
+    name: str,
+    path: str | os.PathLike,
+    *,
+    root: str | os.PathLike | None = None,
+    random_state: int = 0,
+    sizes: Sequence[int] | None = None,
+    split: str = "train",
+    n_cols: int = 10,
+    zoom: int = 2,
+    levels: int = 256,
+    title: str | None = None,
+    data: VariantData | None = None,
+    cache: bool = True,
+) -> Path:
     """Draw ``n_cols`` examples of each class of data set ``name`` (rows = classes, labelled with
     the class names, title on top) into the PNG file ``path``; returns the path.
 

@@ -17,8 +17,15 @@ import numpy as np
 from ..utils.atomic import atomic_path
 from .style import new_figure, render_rgb, save_figure, style
 
-__all__ = ["image_shape", "tile_images", "plot_filters", "plot_image_rows", "show_samples", "plot_samples",
-           "write_animation"]
+__all__ = [
+    "image_shape",
+    "tile_images",
+    "plot_filters",
+    "plot_image_rows",
+    "show_samples",
+    "plot_samples",
+    "write_animation",
+]
 
 
 def image_shape(n_features: int) -> tuple[int, int]:
@@ -27,8 +34,13 @@ def image_shape(n_features: int) -> tuple[int, int]:
     return (side, side) if side * side == n_features else (1, n_features)
 
 
-def tile_images(images: np.ndarray, shape: tuple[int, int] | None = None, n_cols: int | None = None,
-                scale_each: bool = True, pad: int = 1) -> np.ndarray:
+def tile_images(
+    images: np.ndarray,
+    shape: tuple[int, int] | None = None,
+    n_cols: int | None = None,
+    scale_each: bool = True,
+    pad: int = 1,
+) -> np.ndarray:
     """Tile rows of ``images`` (N, h·w) into one 2-D array, as in the papers' filter figures.
 
     With ``scale_each`` every tile is scaled to [0, 1] on its own (Theano tutorial's
@@ -49,12 +61,19 @@ def tile_images(images: np.ndarray, shape: tuple[int, int] | None = None, n_cols
             lo, hi = img.min(), img.max()
             img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
         r, c = divmod(i, n_cols)
-        out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = img.reshape(h, w)
+        out[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = img.reshape(
+            h, w
+        )
     return out
 
 
-def plot_filters(weights: np.ndarray, path: str | os.PathLike, n_filters: int = 100, shape: tuple[int, int] | None = None,
-                 title: str | None = None) -> Path:
+def plot_filters(
+    weights: np.ndarray,
+    path: str | os.PathLike,
+    n_filters: int = 100,
+    shape: tuple[int, int] | None = None,
+    title: str | None = None,
+) -> Path:
     """Draw the first ``n_filters`` rows of ``weights`` (n_hidden, n_visible), one tile each."""
     tiles = tile_images(np.asarray(weights)[:n_filters], shape)
     fig = new_figure(6, 6 * tiles.shape[0] / tiles.shape[1])
@@ -67,8 +86,13 @@ def plot_filters(weights: np.ndarray, path: str | os.PathLike, n_filters: int = 
     return save_figure(fig, path)
 
 
-def plot_image_rows(rows: Sequence[np.ndarray], labels: Sequence[str], path: str | os.PathLike,
-                    shape: tuple[int, int] | None = None, title: str | None = None) -> Path:
+def plot_image_rows(
+    rows: Sequence[np.ndarray],
+    labels: Sequence[str],
+    path: str | os.PathLike,
+    shape: tuple[int, int] | None = None,
+    title: str | None = None,
+) -> Path:
     """A grid with one row per array in ``rows`` (e.g. clean / corrupted / reconstructed)."""
     if len(rows) != len(labels):
         raise ValueError("rows and labels must have the same length")

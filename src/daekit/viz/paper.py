@@ -28,8 +28,14 @@ class ComparisonPanel:
     ours_err: Sequence[float]
 
 
-def plot_paper_comparison(panels: Sequence[ComparisonPanel], path: str | os.PathLike, title: str,
-                          ylabel: str = "test error (%)", max_cols: int = 3, dpi: int = 90) -> Path:
+def plot_paper_comparison(
+    panels: Sequence[ComparisonPanel],
+    path: str | os.PathLike,
+    title: str,
+    ylabel: str = "test error (%)",
+    max_cols: int = 3,
+    dpi: int = 90,
+) -> Path:
     """A grid of at most ``max_cols`` panels per row: the paper's bars (grey) beside ours (blue)."""
     n = max(1, len(panels))
     cols = min(max_cols, n)
@@ -39,14 +45,22 @@ def plot_paper_comparison(panels: Sequence[ComparisonPanel], path: str | os.Path
         axes = fig.subplots(rows, cols, squeeze=False)
         for ax, panel in zip(axes.flat, panels):
             xs = np.arange(len(panel.labels))
-            ax.bar(xs - 0.2, panel.paper, 0.4, yerr=panel.paper_err, color=COLORS["paper"], edgecolor=COLORS["edge"],
-                   capsize=2, label="paper")
+            ax.bar(
+                xs - 0.2,
+                panel.paper,
+                0.4,
+                yerr=panel.paper_err,
+                color=COLORS["paper"],
+                edgecolor=COLORS["edge"],
+                capsize=2,
+                label="paper",
+            )
             ax.bar(xs + 0.2, panel.ours, 0.4, yerr=panel.ours_err, color=COLORS["ours"], capsize=2, label="ours")
             ax.set_xticks(xs)
             ax.set_xticklabels(panel.labels)
             ax.set_title(panel.title)
             ax.set_ylabel(ylabel)
-        for ax in list(axes.flat)[len(panels):]:
+        for ax in list(axes.flat)[len(panels) :]:
             ax.axis("off")
         if panels:
             axes.flat[0].legend(loc="upper left")

@@ -112,14 +112,31 @@ def plot_score_field(
         axes = fig.subplots(1, len(fields), squeeze=False)[0]
         for ax, (label, field) in zip(axes, fields):
             if background is not None:
-                ax.imshow(background, extent=tuple(extent), origin="lower", cmap=COLORS["density"], aspect="equal",
-                          interpolation="bilinear")
+                ax.imshow(
+                    background,
+                    extent=tuple(extent),
+                    origin="lower",
+                    cmap=COLORS["density"],
+                    aspect="equal",
+                    interpolation="bilinear",
+                )
             norm = np.linalg.norm(field, axis=1, keepdims=True)
             length = np.minimum(np.log1p(norm / unit), top) / top * 0.95 * spacing
             arrows = field / np.maximum(norm, 1e-300) * length
-            ax.quiver(Xa.ravel(), Ya.ravel(), arrows[:, 0], arrows[:, 1],
-                      color=COLORS["learned"] if field is learned else COLORS["reference"], angles="xy",
-                      scale_units="xy", scale=1.0, width=0.004, headwidth=3.5, headlength=4, headaxislength=3.5)
+            ax.quiver(
+                Xa.ravel(),
+                Ya.ravel(),
+                arrows[:, 0],
+                arrows[:, 1],
+                color=COLORS["learned"] if field is learned else COLORS["reference"],
+                angles="xy",
+                scale_units="xy",
+                scale=1.0,
+                width=0.004,
+                headwidth=3.5,
+                headlength=4,
+                headaxislength=3.5,
+            )
             ax.set_xlim(extent[0], extent[1])
             ax.set_ylim(extent[2], extent[3])
             ax.set_aspect("equal")

@@ -27,8 +27,14 @@ from ..utils.atomic import atomic_path
 __all__ = ["COLORS", "STYLE", "style", "new_figure", "save_figure", "save_image", "render_rgb"]
 
 #: Named colours: the model measured here, a reference (the paper, the exact score), a neutral.
-COLORS = {"ours": "#2b6cb0", "learned": "#b2182b", "reference": "#222222", "paper": "#bbbbbb",
-          "edge": "#555555", "density": "Blues"}
+COLORS = {
+    "ours": "#2b6cb0",
+    "learned": "#b2182b",
+    "reference": "#222222",
+    "paper": "#bbbbbb",
+    "edge": "#555555",
+    "density": "Blues",
+}
 
 #: The matplotlib settings of every daekit figure.
 STYLE: dict[str, Any] = {
