@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-# benchmarks/distributed.py would shadow dask's ``distributed``: take this folder off the path
+# keep this folder off the path: no script here may shadow an installed package
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 _spec = importlib.util.spec_from_file_location("_report", HERE / "_report.py")

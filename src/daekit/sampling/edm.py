@@ -131,7 +131,7 @@ def heun_sampler(
     with torch.no_grad(), _eval_mode(denoiser):
         x = clamp_observed(latents.to(torch.float64) * steps[0], _noised_clamp(clamp, latents, float(steps[0])))
         states = [x.to(latents.dtype)] if return_all else []
-        for i in tqdm(range(n_steps), desc="heun", unit="step", disable=not progress, leave=False):
+        for i in tqdm(range(n_steps), desc="heun", unit="step", disable=None if progress else True, leave=False):
             t_cur, t_next = float(steps[i]), float(steps[i + 1])
             gamma = gamma_max if s_min <= t_cur <= s_max else 0.0
             t_hat = t_cur * (1 + gamma)
@@ -284,7 +284,7 @@ def draw_denoiser_samples(
     batch_size = check_positive_int(batch_size, "batch_size")
     shape = tuple(int(s) for s in shape)
     parts = []
-    bar = tqdm(total=n, desc=f"{method} samples", unit="sample", disable=not progress, leave=False)
+    bar = tqdm(total=n, desc=f"{method} samples", unit="sample", disable=None if progress else True, leave=False)
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
         if method in ("ode", "stochastic"):

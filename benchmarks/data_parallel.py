@@ -4,7 +4,7 @@ Trains a tied 784→500 DAE with masking noise for 2 epochs on the first --examp
 data if MNIST is absent) and reports examples/s of the second epoch. N ranks each take a batch of
 global/N; one process takes the whole global batch (with 1 thread, and with N threads).
 
-    python benchmarks/distributed.py [--nproc 2] [--global-batch 40] [--examples 20000]
+    python benchmarks/data_parallel.py [--nproc 2] [--global-batch 40] [--examples 20000]
 
 Prints a table and appends one JSON line to benchmarks/results/distributed.jsonl.
 """
