@@ -43,8 +43,8 @@ def write_cache(path: Path, arrays: dict[str, np.ndarray], meta: dict, digest: s
             # numpy's stubs type **kwds as if a key could be allow_pickle (bool); every key here names an array
             np.savez_compressed(
                 fh,
-                **arrays,
-                __meta__=np.array(json.dumps(meta, sort_keys=True)),  # type: ignore[arg-type]
+                **arrays,  # type: ignore[arg-type]
+                __meta__=np.array(json.dumps(meta, sort_keys=True)),
                 __sha256__=np.array(digest),
             )
             fh.flush()

@@ -8,10 +8,13 @@ missing ones enter the encoder as 0 like masked ones (the scheme of MIDAS, Lall 
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import Tensor, nn
 
 from ..corruption import Masking, SwapNoise
+from ..distributions import Bernoulli, MixedTypeLikelihood
 
 __all__ = ["COLUMN_CORRUPTIONS", "ColumnCorruption", "ObservedEntriesObjective"]
 
@@ -64,7 +67,9 @@ class ObservedEntriesObjective:
     def __call__(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator) -> Tensor:
         x, observed = batch[0], batch[1]
         x_tilde, hit = self.corruption.draw(x, generator)
-        losses = model.distribution.columnwise_loss(x, model(x_tilde))
+        # a table DAE reconstructs with a Bernoulli or a MixedTypeLikelihood, never a plain Gaussian
+        distribution = cast("type[Bernoulli] | MixedTypeLikelihood", model.distribution)
+        losses = distribution.columnwise_loss(x, model(x_tilde))
         weight = observed.to(losses.dtype)
         if self.uncorrupted_weight != 1.0:
             weight = weight * torch.where(hit, 1.0, self.uncorrupted_weight).to(losses.dtype)

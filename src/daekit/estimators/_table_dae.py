@@ -63,7 +63,11 @@ class TableDAEMixin(BaseEstimator):
 
     _allow_nan = False
     _auto_steps = 1000  # minibatch updates of max_epochs="auto"
-    _uncorrupted_weight = 1.0  # the loss weight of uncorrupted entries (emphasized denoising)
+
+    @property
+    def _uncorrupted_weight(self) -> float:
+        """The loss weight of uncorrupted entries (emphasized denoising); 1 gives the plain criterion."""
+        return 1.0
 
     # -- input ------------------------------------------------------------------------------------
     def _validate_input(self, X, reset: bool):

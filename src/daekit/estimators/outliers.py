@@ -4,7 +4,7 @@ autoencoder, with scikit-learn's outlier-detector contract (as ``IsolationForest
 from __future__ import annotations
 
 from numbers import Integral, Real
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 import torch
@@ -13,6 +13,7 @@ from sklearn.base import OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..distributions import Bernoulli, MixedTypeLikelihood
 from ._table_dae import TABLE_DAE_CONSTRAINTS, TableDAEMixin
 
 __all__ = ["SCORES", "DenoisingAutoencoderOutlierDetector"]
@@ -176,7 +177,9 @@ class DenoisingAutoencoderOutlierDetector(OutlierMixin, TableDAEMixin):
         cols = self.encoder_.column_of_
         n_cols = int(cols.max()) + 1
         observed = torch.zeros(len(z), n_cols).index_copy_(1, torch.as_tensor(cols), mask) > 0
-        return (m.distribution.columnwise_loss(z, params) * observed).sum(dim=1)
+        # a table DAE reconstructs with a Bernoulli or a MixedTypeLikelihood, never a plain Gaussian
+        distribution = cast("type[Bernoulli] | MixedTypeLikelihood", m.distribution)
+        return (distribution.columnwise_loss(z, params) * observed).sum(dim=1)
 
     def _scores(self, Z: np.ndarray, observed: np.ndarray) -> np.ndarray:
         """score_samples of encoded rows: minus the outlier score averaged over the draws."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
@@ -87,6 +87,37 @@ def parzen_log_likelihood(samples: Any, test: Any, sigma: float, batch_size: int
     """
     ll = parzen_log_likelihoods(samples, test, sigma, batch_size)
     return float(ll.mean()), float(ll.std() / math.sqrt(len(ll)))
+
+
+@overload
+def select_parzen_sigma(
+    samples: Any,
+    valid: Any,
+    sigmas: Sequence[float] | np.ndarray = ...,
+    batch_size: int = ...,
+    return_scores: Literal[False] = ...,
+) -> float: ...
+
+
+@overload
+def select_parzen_sigma(
+    samples: Any,
+    valid: Any,
+    sigmas: Sequence[float] | np.ndarray = ...,
+    batch_size: int = ...,
+    *,
+    return_scores: Literal[True],
+) -> tuple[float, np.ndarray]: ...
+
+
+@overload
+def select_parzen_sigma(
+    samples: Any,
+    valid: Any,
+    sigmas: Sequence[float] | np.ndarray = ...,
+    batch_size: int = ...,
+    return_scores: bool = ...,
+) -> float | tuple[float, np.ndarray]: ...
 
 
 def select_parzen_sigma(

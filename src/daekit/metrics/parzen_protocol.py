@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +58,7 @@ def parzen_protocol(
     """σ of ``sigmas`` chosen on ``valid`` (:func:`select_parzen_sigma`), then the mean
     log-likelihood of ``test`` and its standard error (:func:`parzen_log_likelihood`)."""
     t0 = time.perf_counter()
-    sigma = cast(float, select_parzen_sigma(samples, valid, sigmas, batch_size=batch_size))
+    sigma = select_parzen_sigma(samples, valid, sigmas, batch_size=batch_size)
     mean, se = parzen_log_likelihood(samples, test, sigma, batch_size=batch_size)
     result = ParzenResult(mean, se, sigma, len(samples), len(valid), len(test), time.perf_counter() - t0)
     logger.info("Parzen log-likelihood %.1f ± %.1f nats (sigma %.3g)", mean, se, sigma)

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -93,12 +93,14 @@ def classifier_outputs(classifier: nn.Module, x: Any, batch_size: int = 1000) ->
     """(features (N, k), class probabilities (N, 10)) of ``classifier`` on the images ``x``."""
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
     feats, probs = [], []
+    # the classifier's two stages are submodules, which nn.Module's __getattr__ types as Tensor | Module
+    features, head = cast(nn.Module, classifier.features), cast(nn.Module, classifier.head)
     classifier.eval()
     with torch.no_grad():
         for s in range(0, len(xt), batch_size):
-            f = classifier.features(xt[s : s + batch_size])
+            f = features(xt[s : s + batch_size])
             feats.append(f.numpy())
-            probs.append(torch.softmax(classifier.head(f), dim=1).numpy())
+            probs.append(torch.softmax(head(f), dim=1).numpy())
     return np.concatenate(feats).astype(np.float64), np.concatenate(probs).astype(np.float64)
 
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..distributions import get_distribution
+from ..distributions import Bernoulli, Gaussian, MixedTypeLikelihood, get_distribution
 from ..numerics.precision import add_matmul_, matmul_into
 from ..numerics.scratch import ScratchSpace
 from ..utils.validation import check_choice, check_positive_int
@@ -90,7 +90,8 @@ class DAE(ScratchSpace, nn.Module):
         super().__init__()
         self.config = DAEConfig(n_visible, n_hidden, bool(tied_weights), activation, reconstruction)
         self.act = activation_fn(activation)
-        self.distribution = get_distribution(reconstruction)
+        # the table estimators replace it by a MixedTypeLikelihood
+        self.distribution: type[Bernoulli] | type[Gaussian] | MixedTypeLikelihood = get_distribution(reconstruction)
         self.W = nn.Parameter(init_uniform_(torch.empty(n_hidden, n_visible), activation, generator))
         self.b = nn.Parameter(torch.zeros(n_hidden))
         self.c = nn.Parameter(torch.zeros(n_visible))

@@ -22,6 +22,7 @@ exponential moving average of the weights.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +100,7 @@ class EDMDenoiser(nn.Module):
         super().__init__()
         if not isinstance(net, nn.Module):
             raise TypeError(f"net must be an nn.Module F(x, c_noise), got {type(net).__name__}")
-        net_config = getattr(getattr(net, "config", None), "to_dict", dict)()
+        net_config: dict[str, Any] = getattr(getattr(net, "config", None), "to_dict", dict)()
         self.config = EDMDenoiserConfig(type(net).__name__, net_config, sigma_data, condition)
         self.net = net
 
@@ -147,7 +148,7 @@ class EDMDenoiser(nn.Module):
         return denoiser_score(self, x, sigma)
 
 
-def denoiser_score(denoiser: nn.Module, x: Tensor, sigma: float) -> Tensor:
+def denoiser_score(denoiser: Callable[[Tensor, Any], Tensor], x: Tensor, sigma: float) -> Tensor:
     """ψ(x, σ) = (D(x, σ) − x)/σ², the score of the σ-smoothed data density estimated by a
     denoiser (Vincent 2011, §4; Tweedie's formula), computed by
     :func:`daekit.score.reconstruction_score` as for every other DAE."""
@@ -219,7 +220,12 @@ class WeightAverage:
         h = self.halflife if self.rampup is None else min(self.halflife, self.rampup * self.images)
         return 0.0 if h <= 0 else 0.5 ** (batch / h)
 
-    def _average(self, averaged: list[Tensor], current: list[Tensor], num_averaged: Tensor) -> None:
+    def _average(
+        self,
+        averaged: tuple[Tensor, ...] | list[Tensor],
+        current: tuple[Tensor, ...] | list[Tensor],
+        num_averaged: Tensor | int,
+    ) -> None:
         beta = self._decay(self._pending_batch)
         floats = [(a, c) for a, c in zip(averaged, current) if a.is_floating_point()]
         if floats:

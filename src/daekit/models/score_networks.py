@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -84,6 +84,8 @@ class FourierFeatures(nn.Module):
     (random Fourier features, Tancik et al. 2020). They let an MLP fit the sharp, many-mode
     scores of small σ in a few thousand steps, where a plain MLP lingers on plateaus (spectral
     bias). B is a buffer: it is saved in checkpoints and never trained."""
+
+    B: Tensor
 
     def __init__(self, n_features: int, m: int, scale: float, generator: torch.Generator | None = None) -> None:
         super().__init__()
@@ -161,7 +163,10 @@ class ScoreNet(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        self.config = ScoreNetConfig(n_features, hidden, activation, output_scale, fourier_features, fourier_scale)
+        # __post_init__ turns any sequence of widths into a tuple
+        self.config = ScoreNetConfig(
+            n_features, cast(tuple[int, ...], hidden), activation, output_scale, fourier_features, fourier_scale
+        )
         if self.config.fourier_features:
             self.features: nn.Module = FourierFeatures(
                 n_features, fourier_features, self.config.fourier_scale, generator
@@ -239,6 +244,8 @@ class NoiseConditionalScoreNet(nn.Module):
         Random Fourier features of x, as for :class:`ScoreNet`.
     """
 
+    frequencies: Tensor
+
     def __init__(
         self,
         n_features: int,
@@ -250,8 +257,9 @@ class NoiseConditionalScoreNet(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
+        # __post_init__ turns any sequence of widths into a tuple
         self.config = NoiseConditionalScoreNetConfig(
-            n_features, hidden, activation, n_frequencies, fourier_features, fourier_scale
+            n_features, cast(tuple[int, ...], hidden), activation, n_frequencies, fourier_features, fourier_scale
         )
         if self.config.fourier_features:
             self.features: nn.Module = FourierFeatures(

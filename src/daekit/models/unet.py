@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -44,6 +44,8 @@ def _groups(channels: int) -> int:
 class NoiseEmbedding(nn.Module):
     """c_noise ↦ an embedding vector: sinusoidal features of c_noise at geometric frequencies
     (Vaswani et al. 2017; Ho et al. 2020) followed by a two-layer SiLU MLP."""
+
+    freqs: Tensor
 
     def __init__(self, n_features: int, n_out: int) -> None:
         super().__init__()
@@ -72,6 +74,7 @@ class ResidualBlock(nn.Module):
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
         nn.init.zeros_(self.conv2.weight)  # each block starts as its skip connection
+        assert self.conv2.bias is not None  # Conv2d is built with bias=True
         nn.init.zeros_(self.conv2.bias)
 
     def forward(self, x: Tensor, emb: Tensor) -> Tensor:
@@ -172,6 +175,7 @@ class UNet(nn.Module):
         self.norm_out = nn.GroupNorm(_groups(width), width)
         self.conv_out = nn.Conv2d(width, c.in_channels, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
+        assert self.conv_out.bias is not None  # Conv2d is built with bias=True
         nn.init.zeros_(self.conv_out.bias)
 
     @classmethod
@@ -187,7 +191,7 @@ class UNet(nn.Module):
         h = self.conv_in(x)
         skips = []
         for i, blocks in enumerate(self.down_blocks):
-            for block in blocks:
+            for block in cast(nn.ModuleList, blocks):
                 h = block(h, emb)
             skips.append(h)
             if i < len(self.downsample):
@@ -199,7 +203,7 @@ class UNet(nn.Module):
             if h.shape[-2:] != skip.shape[-2:]:
                 h = F.interpolate(h, size=skip.shape[-2:], mode="nearest")
             h = torch.cat([h, skip], dim=1)
-            for block in blocks:
+            for block in cast(nn.ModuleList, blocks):
                 h = block(h, emb)
         return self.conv_out(F.silu(self.norm_out(h)))
 

@@ -196,7 +196,7 @@ def reproduce_vincent2010(
 
     resolve_device(device)
     out = Path(out)
-    spec = {
+    spec: dict[str, Any] = {
         "budget": budget,
         "out": str(out),
         "sizes": sizes,

@@ -215,8 +215,8 @@ def _account(task, outcome: dict[str, Any], report: dict[str, Any], bar, verbose
     else:
         report["points"][status] += keys
     if status == "computed":
-        fresh = outcome.get("fresh") or [True] * len(outcome["records"])
-        _spent(report, cell.dataset, sum(r["seconds"] for r, f in zip(outcome["records"], fresh) if f))
+        computed = outcome.get("fresh") or [True] * len(outcome["records"])
+        _spent(report, cell.dataset, sum(r["seconds"] for r, f in zip(outcome["records"], computed) if f))
     bar.update(len(keys))
     bar.set_postfix_str(_cpu_text(report["cpu_seconds"]), refresh=False)
     if status == "failed" and verbose:

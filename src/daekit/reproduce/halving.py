@@ -46,6 +46,7 @@ class HalvingPlan:
     def __init__(self, cell: CellSpec, n_train: int, n_features: int) -> None:
         self.cell, self.n_train, self.n_features = cell, n_train, n_features
         self.candidates = grid_candidates(cell)
+        assert cell.search is not None, "a halving plan needs a cell with a search (halving_search)"
         self.rungs = halving_rungs(len(self.candidates), dict(cell.search)["factor"])
         self.n_points = sum(n for n, _ in self.rungs)
 

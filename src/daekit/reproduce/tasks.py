@@ -151,7 +151,8 @@ def _records_of_finished_cell(task: PointTask, cell: dict[str, Any]) -> list[dic
         )
 
     found = [find(p) for p in task.point_params()]
-    return None if any(r is None for r in found) else found
+    points = [r for r in found if r is not None]
+    return points if len(points) == len(found) else None
 
 
 def _compute(task: PointTask, data: ReproData, cache: TrialCache, verbose: int) -> list[dict[str, Any]]:
@@ -178,9 +179,9 @@ def run_point(task: PointTask, verbose: int = 0) -> dict[str, Any]:
             return {**outcome, "status": "cached", "records": records}
         data = load_data(task.cell)
         cache = _cache(task.cell, data)
-        records = [cache.get(k) for k in task.keys()]
-        if all(r is not None for r in records):
-            return {**outcome, "status": "cached", "records": records}
+        stored = [cache.get(k) for k in task.keys()]
+        if all(r is not None for r in stored):
+            return {**outcome, "status": "cached", "records": stored}
         claim = try_claim(task.claim_path)
         if claim is None:
             return {**outcome, "status": "busy"}
@@ -257,8 +258,8 @@ def run_cell_task(task: CellTask, verbose: int = 0) -> dict[str, Any]:
         t0 = time.perf_counter()
         data = load_data(cell)
         cache = _cache(cell, data)
-        records = {k: cache.get(k) for k in task.keys}
-        missing = [k for k, r in records.items() if r is None]
+        stored = {k: cache.get(k) for k in task.keys}
+        missing = [k for k, r in stored.items() if r is None]
         if missing:
             errors = _missing_errors(cell, missing)
             write_json(
@@ -278,6 +279,7 @@ def run_cell_task(task: CellTask, verbose: int = 0) -> dict[str, Any]:
                 "errors": errors,
                 "error": f"{len(missing)} of {len(task.keys)} grid points failed",
             }
+        records = {k: r for k, r in stored.items() if r is not None}  # all of them: none is missing
         claim = try_claim(cell.path.with_suffix(".claim"))
         if claim is None:
             return {**outcome, "status": "busy"}

@@ -12,12 +12,12 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
 
-from ..corruption import make_corruption
+from ..corruption import Corruption, make_corruption
 from ..datasets.sources import load_dataset
 from ..datasets.split import Split, hold_out
 from ..models.dae import DAE
@@ -125,6 +125,7 @@ def _train_dae_run(
     config: DAERunConfig, split, run: RunFolder, resume: bool, overwrite: bool, ctx, t_start: float
 ) -> dict[str, Any]:
     device = rank_device(resolve_device(config.device), ctx)
+    x: OutOfCoreArray | np.ndarray
     if isinstance(split.x_train, np.memmap):  # a .npy file: train from disk in chunks
         x = OutOfCoreArray(split.x_train)
         lo, hi = x.min_max()
@@ -164,7 +165,8 @@ def _train_dae_run(
         reconstruction,
         generator=torch.Generator().manual_seed(config.seed),
     )
-    corruption = make_corruption(config.corruption)
+    # a string spec always builds a Corruption (which has a spec), never a bare callable
+    corruption = cast(Corruption, make_corruption(config.corruption))
     train_config = TrainConfig(
         epochs=config.epochs,
         batch_size=config.batch_size,

@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -75,7 +75,8 @@ def train_denoiser(
     x = torch.as_tensor(np.asarray(images, dtype=np.float32))
     if x.dim() != 4:
         raise ValueError(f"images must have shape (N, C, H, W), got {tuple(x.shape)}")
-    model.to(memory_format=torch.channels_last)
+    # Module.to takes memory_format at run time; torch's typed overloads omit it
+    model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     ema = WeightAverage(model, halflife_images=ema_halflife_images)
     ema_dir = Path(run_dir) / "ema" if run_dir is not None else None
     if resume and ema_dir is not None and (ema_dir / "model.safetensors").is_file():
@@ -102,7 +103,7 @@ def train_denoiser(
         history = fit(model, EDMLoss(), (x,), config=config, run_dir=run_dir, resume=resume, callbacks=[save_average])
     finally:
         ema.detach()
-    averaged = ema.module().cpu()
+    averaged = cast(EDMDenoiser, ema.module().cpu())  # a copy of the EDMDenoiser ``model``
     return averaged, history
 
 
@@ -217,8 +218,10 @@ def sample_denoiser_run(
     if not isinstance(model, EDMDenoiser):
         raise TypeError(f"{run} holds a {type(model).__name__}, not a denoiser (EDMDenoiser)")
     config = json.loads((run / "config.json").read_text()) if (run / "config.json").is_file() else {}
-    shape = config.get("image_shape") or [model.net.config.in_channels, 28, 28]
-    model.to(memory_format=torch.channels_last)
+    net_config: Any = model.net.config  # the wrapped network's own config class
+    shape = config.get("image_shape") or [net_config.in_channels, 28, 28]
+    # Module.to takes memory_format at run time; torch's typed overloads omit it
+    model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     t0 = time.perf_counter()
     samples = draw_denoiser_samples(
         model, method, n, shape, torch.Generator().manual_seed(seed), batch_size, progress=progress, **options

@@ -142,6 +142,7 @@ def train_score_run(
         )
         x_train = density.sample(config.n_train, torch.Generator().manual_seed(config.seed), dtype=torch.float32)
         init = torch.Generator().manual_seed(config.seed + 1)
+        model: ScoreNet | NoiseConditionalScoreNet
         if config.objective == "annealed":
             model = NoiseConditionalScoreNet(
                 2,
@@ -185,7 +186,8 @@ def train_score_run(
         model.cpu()
         save_model(run.model_path, model, data=config.data)
 
-        score_fn = model.at(config.sigma) if config.objective == "annealed" else model
+        # the model is a NoiseConditionalScoreNet exactly when the objective is "annealed"
+        score_fn = model.at(config.sigma) if isinstance(model, NoiseConditionalScoreNet) else model
         x_eval = smoothed.sample(config.n_eval, torch.Generator().manual_seed(config.seed + 2), dtype=torch.float32)
         rel = relative_fisher_divergence(score_fn, smoothed.score, x_eval)
         fisher = fisher_divergence(score_fn, smoothed.score, x_eval)

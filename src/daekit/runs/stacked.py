@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from torch import nn
@@ -178,6 +178,7 @@ def _train_and_report(
     )
     from ..viz import plot_filters
 
+    assert isinstance(config.noise_levels, tuple)  # StackedConfig.__post_init__ makes it one per layer
     if result.encoders:
         plot_filters(
             result.encoders[0].W.detach().cpu().numpy(),
@@ -185,7 +186,7 @@ def _train_and_report(
             title=f"layer 1 after pretraining ({config.corruptions[0]}, ν={config.noise_levels[0]:g})",
         )
     plot_filters(
-        network.hidden[0].weight.detach().cpu().numpy(),
+        cast(nn.Linear, network.hidden[0]).weight.detach().cpu().numpy(),
         run.figure("filters_finetuned.png" if result.encoders else "filters.png"),
         title="layer 1 after fine-tuning",
     )

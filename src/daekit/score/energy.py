@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -68,7 +68,10 @@ def reconstruction_score(model: nn.Module | Callable[[Tensor], Tensor], x: Tenso
     """
     sigma = sigma_value(sigma)
     check_x(x)
-    r = model.reconstruct(x) if hasattr(model, "reconstruct") else model(x)
+    if hasattr(model, "reconstruct"):
+        r = cast(Callable[[Tensor], Tensor], model.reconstruct)(x)
+    else:
+        r = model(x)
     return (r.reshape(x.shape) - x) / sigma**2
 
 

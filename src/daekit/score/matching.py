@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -115,6 +116,7 @@ def dsm_loss(
     """
     check_x(x)
     eps = noise_like(x, noise, generator)
+    sig: Tensor | float
     if isinstance(sigma, Tensor) and sigma.numel() > 1:
         sig = per_example(sigma.to(x).reshape(-1), x)
     else:
@@ -200,7 +202,10 @@ def dae_loss(
     sigma = sigma_value(sigma)
     eps = noise_like(x, noise, generator)
     x_tilde = x + sigma * eps
-    r = model.reconstruct(x_tilde) if hasattr(model, "reconstruct") else model(x_tilde)
+    if hasattr(model, "reconstruct"):
+        r = cast(Callable[[Tensor], Tensor], model.reconstruct)(x_tilde)
+    else:
+        r = model(x_tilde)
     return sq_norm(r.reshape(x.shape) - x).mean()
 
 
@@ -306,16 +311,21 @@ class ScoreObjective:
     def __call__(self, model: nn.Module, batch: tuple[Tensor, ...], generator: torch.Generator) -> Tensor:
         x = batch[0]
         if self.kind == "dsm":
+            assert self.sigma is not None, "__init__ requires sigma for 'dsm'"
             return dsm_loss(model, x, self.sigma, generator)
         if self.kind == "ism":
             return ism_loss(model, self._perturb(x, generator), self.trace, self.n_probes, generator)
         if self.kind == "esm":
             x_tilde = self._perturb(x, generator)
+            assert self.true_score is not None, "__init__ requires true_score for 'esm'"
             return esm_loss(model, x_tilde, self.true_score)
         if self.kind == "esm-parzen":
+            assert self.data is not None and self.sigma is not None, "__init__ requires data and sigma for 'esm-parzen'"
             return esm_parzen_loss(model, self.data.to(x), self.sigma, x=x, generator=generator)
         if self.kind == "annealed":
+            assert self.sigmas is not None, "__init__ requires sigmas for 'annealed'"
             return annealed_dsm_loss(model, x, self.sigmas, generator)
+        assert self.sigma is not None, "__init__ requires sigma for 'dae'"
         return dae_loss(model, x, self.sigma, generator)
 
     def __repr__(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["check_fraction", "check_positive", "check_positive_int", "check_choice"]
@@ -45,7 +46,7 @@ def check_positive_int(value: Any, name: str, allow_zero: bool = False) -> int:
     return value
 
 
-def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     """Return ``value`` if it is one of ``choices`` or raise ``ValueError`` naming ``name``."""
     if value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
