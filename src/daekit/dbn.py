@@ -15,21 +15,11 @@ Two RBM implementations (``rbm=``):
   log(p / (1 − p)) of the data mean, and *centred* gradients (see :mod:`daekit.models.rbm`).
 * ``"sklearn"``: scikit-learn's :class:`~sklearn.neural_network.BernoulliRBM` — persistent CD
   with one chain per minibatch example, plain SGD (no momentum, no weight decay), visible
-  biases starting at 0. Kept for comparison. It was the default until it was found to leave
-  DBN-3 at chance on the dense-background data sets (issue 5). On mnist-back-rand (2 000
-  examples, 300 units) its first RBM ends with hidden units that are constant over the data:
-  at learning rate 0.2 every unit is off for every example (99.7 % of the probabilities below
-  0.01); at 0.005–0.02, even after 15–20 epochs, each unit's probability varies over the
-  examples by a standard deviation of only 0.004–0.012 (0.23 with the daekit RBM). The upper
-  RBMs then see constant inputs, and the fine-tuning starts from a representation that carries
-  no information through sigmoids that are saturated or flat: after one fine-tuning epoch the
-  gradient of the first layer's weights is 1e-3 (lr 0.02) or 4e-18 (lr 0.2), against 1.5 from
-  the daekit RBMs, and early stopping ends the fine-tuning at chance. The cause is the
-  uncentred gradient on dense inputs (pixels around 0.5), dominated by the data mean (see
-  :mod:`daekit.models.rbm`); centring removes that direction. A plain (uncentred) torch RBM with
-  momentum and weight decay fails the same way within the small budget's 2–3 epochs (DBN-3 at
-  chance on mnist-back-rand for learning rates 0.02–0.1 with momentum 0.5) and only learns slowly at a small
-  rate (lr 0.01 for 15 epochs: 20 % error on 10 000 test examples).
+  biases starting at 0, uncentred gradients. Kept for comparison: on inputs whose pixels average
+  about 0.5 (the dense-background data sets) its uncentred updates are dominated by the data mean
+  and, within a few epochs, leave hidden units nearly constant over the data, so the fine-tuning
+  starts from a representation that carries little information; centring (the default) removes
+  that direction (see :mod:`daekit.models.rbm`).
 
 Either way, hidden layer k of the network computes exactly P(h = 1 | v) of RBM k: its weight is
 W (n_hidden, n_visible; scikit-learn's ``components_``) and its bias the RBM's hidden bias

@@ -61,10 +61,7 @@ class Budget:
     ``rbm`` picks DBN-3's RBMs (:data:`daekit.dbn.RBM_KINDS`): ``"daekit"`` (default,
     :func:`daekit.rbm_training.train_rbm`: CD-1, momentum 0.5 then 0.9 after 5 epochs, weight decay 2e-4,
     centred gradients) or ``"sklearn"`` (scikit-learn's ``BernoulliRBM``: persistent CD, plain
-    SGD). The default was ``"sklearn"`` until issue 5: with it DBN-3 stayed at chance on bg-rand,
-    bg-img-rot and rect-img at the small budget, because its first RBM's hidden units ended
-    constant over the dense-background inputs (all off, or all examples alike) at every
-    learning rate tried (0.005–0.2); see :mod:`daekit.dbn`. The choice is part of DBN-3's cell
+    SGD; on dense-background inputs it leaves nearly constant hidden units, see :mod:`daekit.dbn`). The choice is part of DBN-3's cell
     settings, so cells computed with the other RBM are not reused.
     """
 
@@ -138,7 +135,7 @@ class Budget:
             "patience": self.patience,
             "batch_size": self.batch_size,
         }
-        # one fine-tuning learning rate keeps the key of the cells computed before it became a grid
+        # a single fine-tuning learning rate keeps the key format of single-rate cells
         if len(self.finetune_lrs) == 1:
             common["finetune_lr"] = self.finetune_lrs[0]
         else:
@@ -199,26 +196,13 @@ class Budget:
 
 
 #: ``small``: every data set in a few minutes on one CPU thread (24 networks — SdA-3 12, SAA-3 4,
-#: DBN-3 8 — and 4 + 1 SVMs per data set, on ≤ 2 000 training examples; ≈ 25 min for the whole
-#: table). ``paper``: the full training sets, widths 500 and 1000, 24 networks and 20 + 1 SVMs per
-#: data set — about 3–4 hours per 10k-example data set on one CPU thread (measured: ≈ 2.5 s per
-#: layer-epoch of pretraining and ≈ 5 s per fine-tuning epoch at width 1000 on 10k examples;
-#: ≈ 8 s per RBM epoch), ≈ 5× that for full MNIST, whose SVM grid runs on a 10k subsample before
-#: the refit on all 60k (one fit of ≈ 30 min): ≈ 40 CPU-hours for the whole table, resumable cell
-#: by cell and grid point by grid point. The paper itself searched wider (up to 2 000 units,
-#: several learning rates); its table is the target, not these grids. The small budget's larger
-#: learning rates (pretraining 0.05, fine-tuning 0.3) make up for its few epochs. Its RBM learning
-#: rates are 0.05 and 0.1 (daekit RBM; the momentum stays 0.5 within 3 epochs): for 300×3 and 3
-#: epochs they gave 21.3 / 20.2% validation error on bg-rand and 7.3 / 6.9% on basic, and 0.1 was
-#: chosen on 7 of the 9 data sets; 0.02–0.2 all learn (0.2: 21.4% on bg-rand, 7.2% on basic). The
-#: paper budget's 0.01 and 0.05 stay stable when the momentum rises to 0.9 after epoch 5 (15
-#: epochs on bg-rand's 2 000-example subset: 20.0 / 19.0% validation error). (With scikit-learn's
-#: RBM, lr 0.06 for 3 epochs kept the weights near their N(0, 0.01) start and the DBN's
-#: fine-tuning stalled: 39% test error on rectangles instead of 5%.)
-#: The paper budget pretrains at lr 0.05, not 0.01: on rectangles (1 000 examples, so 750–1 500
-#: updates per layer) SdA-3 1000×3, ν = 0.25, 30 epochs reached 3.72% test error at 0.01, 4.24% at
-#: 0.01 for 300 epochs, 2.89% at 0.05 (30 epochs) and 2.49% at 0.05 (150 epochs): the step size,
-#: not the number of updates, was what held pretraining back.
+#: DBN-3 8 — and 4 + 1 SVMs per data set, on ≤ 2 000 training examples; about 25 CPU-minutes for the
+#: whole table), with larger learning rates (pretraining 0.05, fine-tuning 0.3) for its few epochs.
+#: ``paper``: the full training sets, widths 500 and 1000, 24 networks and 20 + 1 SVMs per data set
+#: (about 36 CPU-hours for the whole table, resumable cell by cell and grid point by grid point;
+#: full MNIST's SVM grid runs on a 10k subsample before the refit on all 60k). The paper itself
+#: searched wider (up to 2 000 units, several learning rates); its table is the target, not these
+#: grids. The measured costs and selections are in BENCHMARKS.md §5.
 BUDGETS: dict[str, Budget] = {
     "small": Budget(
         name="small",
