@@ -4,7 +4,8 @@ ODE sampler against the bare forward pass.
 1. Training. The same EDM-preconditioned :class:`daekit.models.unet.UNet`, batch and data (random
    28×28 images), --steps optimizer steps each way, timed in turn for --rounds rounds:
      plain   the textbook loop: contiguous tensors, ``torch.optim.Adam`` (for-each kernel), the
-             EDM loss written inline, no weight average;
+             EDM loss written inline, no weight average, in float32 (``--plain-precision bfloat16``
+             wraps its forward pass in bfloat16 autocast, for the same-precision ratio);
      daekit  :func:`daekit.runs.denoiser.train_denoiser` — ``daekit.fit`` on ``EDMLoss`` with the
              model in channels-last format, fused Adam and the weight average updated every step
              (``--precision bfloat16`` adds autocast; it pays only where bfloat16 is native).
@@ -51,7 +52,9 @@ def plain_loop(args: argparse.Namespace, x: torch.Tensor) -> float:
         sigma = torch.exp(torch.randn(len(xb), generator=g) * 1.2 - 1.2)
         s = sigma[:, None, None, None]
         noisy = xb + s * torch.randn(xb.shape, generator=g)
-        loss = ((s**2 + sd**2) / (s * sd) ** 2 * (model(noisy, sigma) - xb) ** 2).mean()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.plain_precision == "bfloat16"):
+            denoised = model(noisy, sigma)
+        loss = ((s**2 + sd**2) / (s * sd) ** 2 * (denoised.float() - xb) ** 2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -117,7 +120,8 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--precision", default="float32", choices=["float32", "bfloat16"])
+    p.add_argument("--precision", default="float32", choices=["float32", "bfloat16"], help="daekit's precision")
+    p.add_argument("--plain-precision", default="float32", choices=["float32", "bfloat16"])
     p.add_argument("--sample-steps", type=int, default=6)
     p.add_argument("--sample-batch", type=int, default=128)
     p.add_argument("--quick", action="store_true", help="2 steps, 1 round, 2 sampler steps")
@@ -142,7 +146,10 @@ def main() -> None:
         "train_speedup_range": span,
         "sampling": sample,
     }
-    print(f"U-Net {n_params:,} parameters, batch {args.batch}, {args.threads} thread(s), {args.precision}:")
+    print(
+        f"U-Net {n_params:,} parameters, batch {args.batch}, {args.threads} thread(s), "
+        f"daekit {args.precision}, plain loop {args.plain_precision}:"
+    )
     print(
         f"  training images/s: plain loop {train['plain']:.1f}, daekit {train['daekit']:.1f} "
         f"(daekit/plain {ratio:.2f}, range {span[0]:.2f}-{span[1]:.2f}, {args.rounds} rounds)"
