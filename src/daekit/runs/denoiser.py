@@ -52,6 +52,14 @@ def mnist_images(n_train: int = 50_000) -> tuple[np.ndarray, np.ndarray, np.ndar
     return (np.asarray(x_train, np.float32), np.asarray(y_train), np.asarray(x_test, np.float32), np.asarray(y_test))
 
 
+def _training_memory_format(precision: str, device: str) -> torch.memory_format:
+    """Channels-last weights, except under bfloat16 autocast on a CPU, where oneDNN's channels-last
+    convolution backward ran at 0.68x the contiguous one (benchmarks/unet_speed.py, BENCHMARKS.md §11)."""
+    if precision == "bfloat16" and torch.device(device).type == "cpu":
+        return torch.contiguous_format
+    return torch.channels_last
+
+
 def train_denoiser(
     model: EDMDenoiser,
     images: Any,
@@ -76,7 +84,7 @@ def train_denoiser(
     if x.dim() != 4:
         raise ValueError(f"images must have shape (N, C, H, W), got {tuple(x.shape)}")
     # Module.to takes memory_format at run time; torch's typed overloads omit it
-    model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    model.to(memory_format=_training_memory_format(precision, device))  # type: ignore[call-overload]
     ema = WeightAverage(model, halflife_images=ema_halflife_images)
     ema_dir = Path(run_dir) / "ema" if run_dir is not None else None
     if resume and ema_dir is not None and (ema_dir / "model.safetensors").is_file():
