@@ -36,17 +36,18 @@ METHODS = {  # sampler options: EDM 18 steps = 35 evaluations; annealed 10 level
 }
 
 
-def draw(job: tuple[str, str, int, dict]) -> dict:
-    run, method, n, options = job
+def draw(job: tuple[str, str, int, str, dict]) -> dict:
+    run, method, n, precision, options = job
     torch.set_num_threads(1)
     from daekit.runs.denoiser import sample_denoiser_run, save_samples
 
-    samples, seconds = sample_denoiser_run(run, method, n, seed=1, **options)
+    samples, seconds = sample_denoiser_run(run, method, n, seed=1, precision=precision, **options)
     path = save_samples(Path(run) / f"samples_{method}.npy", samples)
     return {
         "method": method,
         "n": n,
         "options": options,
+        "precision": precision,
         "sample_seconds": seconds,
         "seconds_per_1000": 1000 * seconds / n,
         "path": str(path),
@@ -76,6 +77,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--ode-steps", type=int, default=18)
     p.add_argument("--annealed-steps", type=int, default=10, help="steps per level")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument(
+        "--sample-precision",
+        default="float32",
+        choices=["float32", "bfloat16"],
+        help="the network under bfloat16 autocast while sampling",
+    )
     p.add_argument("--skip-train", action="store_true")
     p.add_argument("--skip-sample", action="store_true")
     p.add_argument("--grids", default=None, help="folder for 10×10 sample grids samples_unet_M.png (e.g. docs/images)")
@@ -128,7 +135,7 @@ def main() -> None:
     if "annealed" in options:
         options["annealed"]["steps_per_level"] = args.annealed_steps
     if not args.skip_sample:
-        jobs = [(str(out), m, args.n_samples, options[m]) for m in methods]
+        jobs = [(str(out), m, args.n_samples, args.sample_precision, options[m]) for m in methods]
         with ProcessPoolExecutor(args.workers) as pool:
             record["sampling"] = list(pool.map(draw, jobs))
         (out / "sampling.json").write_text(json.dumps(record["sampling"]))

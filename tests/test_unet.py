@@ -167,3 +167,23 @@ def test_cli_train_sample_evaluate_on_mnist(tmp_path, monkeypatch, capsys, mnist
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["n_samples"] == 4 and np.isfinite(result["parzen"]) and result["frechet"] >= 0
     assert 0 <= result["recognizable"] <= 1 and abs(sum(result["class_shares"]) - 1) < 1e-9
+
+
+def test_sampling_under_bfloat16_stays_close_to_float32(tmp_path):
+    from daekit.models.registry import save_model
+    from daekit.runs.denoiser import sample_denoiser_run
+
+    torch.manual_seed(0)
+    model = EDMDenoiser(UNet(1, channels=8, channel_mult=(1, 2), blocks_per_level=1, embed_features=8), 0.5)
+    with torch.no_grad():  # the zero-initialized output layer would make D = c_skip·x, blind to precision
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    save_model(tmp_path / "model", model)
+    (tmp_path / "config.json").write_text(json.dumps({"image_shape": [1, 8, 8]}))
+    full, _ = sample_denoiser_run(tmp_path, "ode", 6, seed=2, n_steps=4)
+    low, _ = sample_denoiser_run(tmp_path, "ode", 6, seed=2, n_steps=4, precision="bfloat16")
+    assert full.shape == low.shape == (6, 1, 8, 8) and full.dtype == low.dtype == torch.float32
+    assert not torch.equal(full, low)  # the network did run in bfloat16
+    torch.testing.assert_close(low, full, atol=0.05 * float(full.abs().max()), rtol=0)
+    with pytest.raises(ValueError, match="precision"):
+        sample_denoiser_run(tmp_path, "ode", 2, precision="float16")

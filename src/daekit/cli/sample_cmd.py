@@ -156,11 +156,21 @@ def _run_denoiser_sample(args: argparse.Namespace, out: Path, gif: Path | None) 
     method, options = _denoiser_options(args)
     if gif is not None:  # one batch, its trajectory kept
         traj, seconds = sample_denoiser_run(
-            args.run, method, args.n, args.seed, batch_size=args.n, progress=not args.quiet, return_all=True, **options
+            args.run,
+            method,
+            args.n,
+            args.seed,
+            batch_size=args.n,
+            progress=not args.quiet,
+            precision=args.precision,
+            return_all=True,
+            **options,
         )
         samples = traj[-1]
     else:
-        samples, seconds = sample_denoiser_run(args.run, method, args.n, args.seed, progress=not args.quiet, **options)
+        samples, seconds = sample_denoiser_run(
+            args.run, method, args.n, args.seed, progress=not args.quiet, precision=args.precision, **options
+        )
     what = f"{method} sampler" + (f" ({', '.join(f'{k}={v}' for k, v in options.items())})" if options else "")
     x = samples.reshape(len(samples), -1).cpu().numpy()
     if out.suffix == ".npy":
@@ -336,6 +346,12 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--animate", metavar="GIF", default=None, help="also write a GIF of the chain's evolution")
     p.add_argument("--frames", type=positive_int, default=50, help="frames of the GIF (default %(default)s)")
+    p.add_argument(
+        "--precision",
+        default="float32",
+        choices=["float32", "bfloat16"],
+        help="denoiser runs: the network under bfloat16 autocast, the sampler's updates in float32 (default %(default)s)",
+    )
     p.set_defaults(func=run_sample)
 
     q = subparsers.add_parser(

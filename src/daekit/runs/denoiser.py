@@ -24,6 +24,7 @@ from torch import Tensor
 from ..models.edm import EDMDenoiser, EDMLoss, WeightAverage
 from ..models.registry import load_model, save_model
 from ..models.unet import UNet
+from ..numerics.precision import compute_dtype
 from ..training.config import History, TrainConfig
 from ..training.loop import fit
 from ..utils.atomic import atomic_path, write_json
@@ -58,6 +59,12 @@ def _training_memory_format(precision: str, device: str) -> torch.memory_format:
     if precision == "bfloat16" and torch.device(device).type == "cpu":
         return torch.contiguous_format
     return torch.channels_last
+
+
+def _sampling_memory_format(device: str = "cpu") -> torch.memory_format:
+    """Contiguous weights on a CPU, where a channels-last forward pass of the MNIST U-Net ran at
+    0.84x (float32) and 0.67x (bfloat16) the contiguous one (BENCHMARKS.md §11); channels-last elsewhere."""
+    return torch.contiguous_format if torch.device(device).type == "cpu" else torch.channels_last
 
 
 def train_denoiser(
@@ -214,11 +221,13 @@ def sample_denoiser_run(
     seed: int = 0,
     batch_size: int = 500,
     progress: bool = False,
+    precision: str = "float32",
     **options: Any,
 ) -> tuple[Tensor, float]:
     """``n`` samples from the denoiser in ``run/model`` with ``method`` (see
     :func:`daekit.sampling.edm.draw_denoiser_samples`), clipped to [0, 1] when the run's data is
-    MNIST; returns (samples (n, C, H, W), seconds)."""
+    MNIST; returns (samples (n, C, H, W), seconds). ``precision="bfloat16"`` runs the network's
+    convolutions under bfloat16 autocast; the sampler's own updates stay float32."""
     from ..sampling.edm import draw_denoiser_samples
 
     run = Path(run)
@@ -228,12 +237,14 @@ def sample_denoiser_run(
     config = json.loads((run / "config.json").read_text()) if (run / "config.json").is_file() else {}
     net_config: Any = model.net.config  # the wrapped network's own config class
     shape = config.get("image_shape") or [net_config.in_channels, 28, 28]
+    dtype = compute_dtype(precision)
     # Module.to takes memory_format at run time; torch's typed overloads omit it
-    model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    model.to(memory_format=_sampling_memory_format())  # type: ignore[call-overload]
     t0 = time.perf_counter()
-    samples = draw_denoiser_samples(
-        model, method, n, shape, torch.Generator().manual_seed(seed), batch_size, progress=progress, **options
-    )
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype is not None):
+        samples = draw_denoiser_samples(
+            model, method, n, shape, torch.Generator().manual_seed(seed), batch_size, progress=progress, **options
+        )
     seconds = time.perf_counter() - t0
     if config.get("data") == "mnist":
         samples = samples.clamp(0, 1)
